@@ -1,0 +1,17 @@
+{
+  "targets": [
+    {
+      "target_name": "crosstalk",
+      "sources": ["src/addon.cc", "../../bpf/crosstalk.c"],
+      "include_dirs": [
+        "<!(node -p \"require('node-addon-api').include_dir\")",
+        "../../bpf",
+        "../../bpf/.output"
+      ],
+      "defines": ["NAPI_VERSION=9", "NAPI_DISABLE_CPP_EXCEPTIONS"],
+      "cflags": ["-Wall", "-Wextra", "-Wno-missing-field-initializers"],
+      "cflags_cc": ["-std=c++20"],
+      "libraries": ["-lbpf", "-lelf", "-lz"]
+    }
+  ]
+}
