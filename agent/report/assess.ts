@@ -1,0 +1,261 @@
+// Turns one victim's measurements over a span (a window, or the session so far) into its
+// report: a score per resource, a verdict, whether its own limits are the cause, and the
+// neighbours to blame, ranked, each with the share of the loss and the evidence for it.
+import { formatBytes, formatDuration, formatPercent } from './format.js';
+import {
+  ioLatencyFloorNs,
+  minAggressorShare,
+  minIoOpsForP99,
+  type Resource,
+  scoreOf,
+  selfInflictedShare,
+  type Verdict,
+  verdictOf,
+} from './thresholds.js';
+
+/** Who a neighbour is: a pod, or a cgroup no pod owns (system services, kubelet). */
+export type SubjectRef =
+  | { readonly kind: 'Pod'; readonly namespace: string; readonly name: string; readonly uid: string }
+  | { readonly kind: 'Cgroup'; readonly path: string };
+
+export interface CpuSpan {
+  /** Run-queue wait of the victim's tasks. */
+  readonly waitNs: number;
+  /** Time the victim's tasks ran. */
+  readonly runNs: number;
+  /** Time the victim's cgroups were throttled by their own CPU quota (cpu.stat). */
+  readonly throttledNs: number;
+  /** Wait attributed to each neighbour (key -> ns), from who ran while the victim waited. */
+  readonly waitByNeighbour: ReadonlyMap<string, number>;
+}
+
+export interface IoSpan {
+  readonly ops: number;
+  readonly p99Ns: number | undefined;
+  /** The victim's own p99 in its quietest window so far. */
+  readonly baselineP99Ns: number | undefined;
+  /** Disks the victim did IO on (names like vda). */
+  readonly disks: readonly string[];
+}
+
+export interface MemorySpan {
+  /** Stall in global direct reclaim: the node ran short of memory. */
+  readonly directReclaimNs: number;
+  /** Stall in reclaim of its own memory cgroup: it hit its own limit. */
+  readonly memcgReclaimNs: number;
+}
+
+export interface CacheSpan {
+  readonly cpi: number;
+  readonly baselineCpi: number;
+  /** CPI²-style correlation of the victim's CPI with each neighbour's CPU time (key -> r). */
+  readonly correlationByNeighbour: ReadonlyMap<string, number>;
+}
+
+export interface VictimSpan {
+  readonly wallNs: number;
+  readonly cpu?: CpuSpan;
+  readonly io?: IoSpan;
+  readonly memory?: MemorySpan;
+  readonly cache?: CacheSpan;
+}
+
+export interface DiskIo {
+  readonly readBytes: number;
+  readonly writeBytes: number;
+  readonly ops: number;
+}
+
+/** What each neighbour did in the same span. */
+export interface NeighbourSpan {
+  readonly ref: SubjectRef;
+  /** Bytes and ops of IO per disk, charged to the neighbour as the IO's owner. */
+  readonly ioByDisk: ReadonlyMap<string, DiskIo>;
+  /** Growth of memory use (anonymous + page cache) over the span; negative when it shrank. */
+  readonly memoryGrowthBytes: number;
+}
+
+export interface Aggressor {
+  readonly ref: SubjectRef;
+  readonly resource: Resource;
+  /** Share of the victim's loss of this resource attributed to this neighbour, 0-1. */
+  readonly share: number;
+  readonly evidence: string;
+}
+
+export interface SelfInflicted {
+  readonly resource: Resource;
+  readonly reason: string;
+}
+
+export interface Assessment {
+  readonly verdict: Verdict;
+  /** The highest resource score, 0-100. */
+  readonly score: number;
+  readonly scores: Partial<Record<Resource, number>>;
+  readonly selfInflicted: SelfInflicted[];
+  /** Ranked by share weighted with the resource's score. */
+  readonly aggressors: Aggressor[];
+}
+
+/** A named resource is blamed on neighbours only when it is at least Low. */
+const blameScore = 25;
+
+export function assessVictim(victim: VictimSpan, neighbours: ReadonlyMap<string, NeighbourSpan>): Assessment {
+  const scores: Partial<Record<Resource, number>> = {};
+  const selfInflicted: SelfInflicted[] = [];
+  const weighted: Array<{ aggressor: Aggressor; weight: number }> = [];
+  const blame = (resource: Resource, score: number, list: Aggressor[]) => {
+    scores[resource] = score;
+    if (score < blameScore) return;
+    for (const aggressor of list) weighted.push({ aggressor, weight: aggressor.share * score });
+  };
+
+  if (victim.cpu) {
+    const { score, self, aggressors } = assessCpu(victim.cpu, victim.wallNs, neighbours);
+    if (self) selfInflicted.push(self);
+    blame('cpu', score, self ? [] : aggressors);
+  }
+  if (victim.io) {
+    const { score, aggressors } = assessIo(victim.io, neighbours);
+    if (score !== undefined) blame('io', score, aggressors);
+  }
+  if (victim.memory) {
+    const { score, self, aggressors } = assessMemory(victim.memory, victim.wallNs, neighbours);
+    if (self) selfInflicted.push(self);
+    blame('memory', score, self ? [] : aggressors);
+  }
+  if (victim.cache) {
+    const { score, aggressors } = assessCache(victim.cache, neighbours);
+    blame('cache', score, aggressors);
+  }
+  const score = Math.max(0, ...Object.values(scores));
+  weighted.sort((a, b) => b.weight - a.weight);
+  return {
+    verdict: verdictOf(score),
+    score,
+    scores,
+    selfInflicted,
+    aggressors: weighted.map((w) => w.aggressor),
+  };
+}
+
+function assessCpu(cpu: CpuSpan, wallNs: number, neighbours: ReadonlyMap<string, NeighbourSpan>) {
+  // On kernels before ~6.6 a throttled task stays on the run queue, so throttling shows up
+  // as wait too; on newer ones it leaves the queue. max() counts the loss once either way.
+  const lossNs = Math.max(cpu.waitNs, cpu.throttledNs);
+  const score = lossNs > 0 ? scoreOf('cpu', lossNs / (lossNs + cpu.runNs)) : 0;
+  let self: SelfInflicted | undefined;
+  if (cpu.throttledNs > 0 && cpu.throttledNs >= selfInflictedShare * lossNs) {
+    self = {
+      resource: 'cpu',
+      reason:
+        `its own CPU quota: throttled for ${formatDuration(cpu.throttledNs)} of ${formatDuration(wallNs)}; ` +
+        `no neighbour is to blame`,
+    };
+  }
+  const aggressors: Aggressor[] = [];
+  for (const [key, ns] of cpu.waitByNeighbour) {
+    const neighbour = neighbours.get(key);
+    const share = cpu.waitNs > 0 ? ns / cpu.waitNs : 0;
+    if (!neighbour || share < minAggressorShare) continue;
+    aggressors.push({
+      ref: neighbour.ref,
+      resource: 'cpu',
+      share,
+      evidence:
+        `ran on the victim's CPU for ${formatDuration(ns)} of its ${formatDuration(cpu.waitNs)} ` +
+        `run-queue wait (${formatPercent(share)})`,
+    });
+  }
+  return { score, self, aggressors };
+}
+
+function assessIo(io: IoSpan, neighbours: ReadonlyMap<string, NeighbourSpan>) {
+  if (io.ops < minIoOpsForP99 || io.p99Ns === undefined || io.baselineP99Ns === undefined) {
+    return { score: undefined, aggressors: [] };
+  }
+  const ratio = io.p99Ns < ioLatencyFloorNs ? 1 : io.p99Ns / Math.max(io.baselineP99Ns, 1);
+  const score = scoreOf('io', ratio);
+  const onVictimDisks = [...neighbours.values()].map((neighbour) => {
+    const sum = { readBytes: 0, writeBytes: 0, ops: 0 };
+    for (const disk of io.disks) {
+      const d = neighbour.ioByDisk.get(disk);
+      if (!d) continue;
+      sum.readBytes += d.readBytes;
+      sum.writeBytes += d.writeBytes;
+      sum.ops += d.ops;
+    }
+    return { neighbour, ...sum, bytes: sum.readBytes + sum.writeBytes };
+  });
+  const total = onVictimDisks.reduce((sum, n) => sum + n.bytes, 0);
+  const aggressors: Aggressor[] = [];
+  for (const { neighbour, bytes, readBytes, writeBytes, ops } of onVictimDisks) {
+    const share = total > 0 ? bytes / total : 0;
+    if (share < minAggressorShare) continue;
+    const moved = [
+      writeBytes > 0 ? `wrote ${formatBytes(writeBytes)}` : '',
+      readBytes > 0 ? `read ${formatBytes(readBytes)}` : '',
+    ].filter(Boolean);
+    aggressors.push({
+      ref: neighbour.ref,
+      resource: 'io',
+      share,
+      evidence:
+        `${moved.join(' and ')} in ${ops} IOs on ${io.disks.join(', ')} while the victim's IO p99 was ` +
+        `${formatDuration(io.p99Ns)} (baseline ${formatDuration(io.baselineP99Ns)})`,
+    });
+  }
+  return { score, aggressors };
+}
+
+function assessMemory(memory: MemorySpan, wallNs: number, neighbours: ReadonlyMap<string, NeighbourSpan>) {
+  const stallNs = memory.directReclaimNs + memory.memcgReclaimNs;
+  const score = wallNs > 0 ? scoreOf('memory', stallNs / wallNs) : 0;
+  let self: SelfInflicted | undefined;
+  if (memory.memcgReclaimNs > 0 && memory.memcgReclaimNs >= selfInflictedShare * stallNs) {
+    self = {
+      resource: 'memory',
+      reason:
+        `its own memory limit: ${formatDuration(memory.memcgReclaimNs)} stalled reclaiming its own memory cgroup; ` +
+        `no neighbour is to blame`,
+    };
+  }
+  const growers = [...neighbours.values()].filter((n) => n.memoryGrowthBytes > 0);
+  const total = growers.reduce((sum, n) => sum + n.memoryGrowthBytes, 0);
+  const aggressors: Aggressor[] = [];
+  for (const n of growers) {
+    const share = n.memoryGrowthBytes / total;
+    if (share < minAggressorShare) continue;
+    aggressors.push({
+      ref: n.ref,
+      resource: 'memory',
+      share,
+      evidence:
+        `grew by ${formatBytes(n.memoryGrowthBytes)} while the victim stalled ` +
+        `${formatDuration(memory.directReclaimNs)} in direct (node-wide) reclaim`,
+    });
+  }
+  return { score, self, aggressors };
+}
+
+function assessCache(cache: CacheSpan, neighbours: ReadonlyMap<string, NeighbourSpan>) {
+  const score = cache.baselineCpi > 0 ? scoreOf('cache', cache.cpi / cache.baselineCpi) : 0;
+  const positive = [...cache.correlationByNeighbour.entries()].filter(([, r]) => r > 0);
+  const total = positive.reduce((sum, [, r]) => sum + r, 0);
+  const aggressors: Aggressor[] = [];
+  for (const [key, r] of positive) {
+    const neighbour = neighbours.get(key);
+    const share = r / total;
+    if (!neighbour || share < minAggressorShare) continue;
+    aggressors.push({
+      ref: neighbour.ref,
+      resource: 'cache',
+      share,
+      evidence:
+        `its CPU time rises with the victim's CPI (correlation ${r.toFixed(2)}); ` +
+        `victim CPI ${cache.cpi.toFixed(2)} against a baseline of ${cache.baselineCpi.toFixed(2)}`,
+    });
+  }
+  return { score, aggressors };
+}

@@ -1,0 +1,64 @@
+// The verdict thresholds, in one place: what degradation of each resource counts as a
+// Low, Medium or High interference verdict. README "Verdicts" documents the same table;
+// the e2e scenarios (known ground truth) are what they were tuned against.
+
+export type Verdict = 'None' | 'Low' | 'Medium' | 'High';
+export const verdictOrder: readonly Verdict[] = ['None', 'Low', 'Medium', 'High'];
+
+export type Resource = 'cpu' | 'io' | 'memory' | 'cache';
+
+export interface Thresholds {
+  /** The value that means no degradation at all: 0 for shares, 1 for ratios. */
+  readonly none: number;
+  readonly low: number;
+  readonly medium: number;
+  readonly high: number;
+}
+
+/** Degradation measures, each documented where it is computed (verdict.ts). */
+export const thresholds: Readonly<Record<Resource, Thresholds>> = {
+  // Share of the time the victim wanted a CPU that it spent waiting in a run queue.
+  cpu: { none: 0, low: 0.05, medium: 0.15, high: 0.3 },
+  // IO p99 latency over the victim's own quiet baseline (ratio).
+  io: { none: 1, low: 1.5, medium: 3, high: 10 },
+  // Share of wall time the victim's tasks spent stalled in memory reclaim.
+  memory: { none: 0, low: 0.01, medium: 0.05, high: 0.15 },
+  // Cycles per instruction over the victim's own quiet baseline (ratio).
+  cache: { none: 1, low: 1.2, medium: 1.5, high: 2 },
+};
+
+/** Below this many IOs in a span, a p99 says nothing and the io resource is not scored. */
+export const minIoOpsForP99 = 20;
+/** IO p99 below this is never a degradation, whatever the ratio (cache-hit noise). */
+export const ioLatencyFloorNs = 1e6;
+/** Aggressors below this share of a victim's loss are not named. */
+export const minAggressorShare = 0.05;
+/** The victim's own limit is the cause when it explains at least this share of the loss. */
+export const selfInflictedShare = 0.5;
+
+/** Maps a degradation onto 0-100, piecewise linear: 0 at none, 25 at Low, 50 at Medium,
+ * 75 at High, 100 at twice High's distance from none. */
+export function scoreOf(resource: Resource, degradation: number): number {
+  const t = thresholds[resource];
+  const points: Array<[number, number]> = [
+    [t.none, 0],
+    [t.low, 25],
+    [t.medium, 50],
+    [t.high, 75],
+    [t.none + 2 * (t.high - t.none), 100],
+  ];
+  if (!(degradation > t.none)) return 0;
+  for (let i = 1; i < points.length; i++) {
+    const [x1, y1] = points[i]!;
+    const [x0, y0] = points[i - 1]!;
+    if (degradation <= x1) return Math.round(y0 + ((degradation - x0) / (x1 - x0)) * (y1 - y0));
+  }
+  return 100;
+}
+
+export function verdictOf(score: number): Verdict {
+  if (score >= 75) return 'High';
+  if (score >= 50) return 'Medium';
+  if (score >= 25) return 'Low';
+  return 'None';
+}
