@@ -2,6 +2,8 @@
 // machine; CI sets CROSSTALK_REQUIRE_ALL=1 so that the same skip fails instead.
 import { accessSync, constants } from 'node:fs';
 
+import { readCgroupMounts } from '../../agent/cgroups/mounts.js';
+
 export const requireAll = process.env.CROSSTALK_REQUIRE_ALL === '1';
 
 /** Skips the current test or hook (or fails it under CROSSTALK_REQUIRE_ALL=1) when `missing` is set. */
@@ -24,5 +26,18 @@ export function missingBpf(): string | undefined {
   } catch {
     return 'needs kernel BTF at /sys/kernel/btf/vmlinux';
   }
+  return undefined;
+}
+
+/** Pure cgroup v2 with the controllers a kubelet delegates (the VM lane's guest). */
+export function missingPureCgroupV2(): string | undefined {
+  const root = missingRoot();
+  if (root) return root;
+  const { mountPoints, unifiedControllers } = readCgroupMounts();
+  const v1 = [...mountPoints.keys()].filter((h) => h !== 'unified');
+  if (v1.length > 0)
+    return `needs a pure cgroup-v2 node (v1 hierarchies mounted: ${v1.join(', ')}); run npm run test:vm`;
+  const missing = ['cpu', 'io', 'memory', 'cpuset', 'pids'].filter((c) => !unifiedControllers.includes(c));
+  if (missing.length > 0) return `needs the cgroup v2 controllers ${missing.join(', ')}; run npm run test:vm`;
   return undefined;
 }
