@@ -2,10 +2,11 @@ import { expect } from 'chai';
 
 import { parsePressure, psiDelta, PsiError, readPsi, type PsiSnapshot } from '../../../agent/psi.js';
 
-// In the kernel's format (Documentation/accounting/psi.rst).
+// Recorded in the VM lane's guest (Debian 6.1, pure cgroup v2): a lone burner under
+// cpu.max "20000 100000" for 5 s (its cpu.stat throttled_usec went up by 3954740).
 const throttledCpu = [
-  'some avg10=20.14 avg60=5.12 avg300=1.10 total=3266478',
-  'full avg10=20.01 avg60=5.08 avg300=1.09 total=3241012',
+  'some avg10=25.28 avg60=4.92 avg300=1.04 total=3963198',
+  'full avg10=25.28 avg60=4.92 avg300=1.04 total=3963198',
   '',
 ].join('\n');
 const idle = 'some avg10=0.00 avg60=0.00 avg300=0.00 total=0\nfull avg10=0.00 avg60=0.00 avg300=0.00 total=0\n';
@@ -17,7 +18,7 @@ function snapshot(cpu: [number, number], io: [number, number], memory: [number, 
 
 describe('psi reader', function () {
   it('parses the cumulative some and full stall times', function () {
-    expect(parsePressure(throttledCpu)).to.deep.equal({ someUs: 3266478n, fullUs: 3241012n });
+    expect(parsePressure(throttledCpu)).to.deep.equal({ someUs: 3963198n, fullUs: 3963198n });
   });
 
   it('accepts a file with only a "some" line (cpu on kernels before 5.13)', function () {
@@ -42,7 +43,7 @@ describe('psi reader', function () {
       '/cg/memory.pressure': idle,
     };
     const psi = readPsi('/cg', (path) => files[path] ?? '');
-    expect(psi.cpu.someUs).to.equal(3266478n);
+    expect(psi.cpu.someUs).to.equal(3963198n);
     expect(psi.io).to.deep.equal({ someUs: 0n, fullUs: 0n });
   });
 
