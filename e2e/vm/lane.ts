@@ -84,6 +84,8 @@ async function main(): Promise<number> {
   log(`guest kernel package linux-image-${kernel.abi} ${kernel.version} (${kernel.dir})`);
 
   const run = mkdtempSync(join(tmpdir(), 'crosstalk-vm-'));
+  const removeRun = () => rmSync(run, { recursive: true, force: true });
+  if (!options.keep) process.once('exit', removeRun); // also when a signal stops the lane
   try {
     const resultsDir = join(run, 'results');
     mkdirSync(resultsDir);
@@ -138,7 +140,7 @@ async function main(): Promise<number> {
     return 1;
   } finally {
     if (options.keep) log(`kept ${run}`);
-    else rmSync(run, { recursive: true, force: true });
+    else removeRun();
   }
 }
 

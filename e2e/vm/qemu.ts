@@ -4,6 +4,7 @@
 // killed. qemu's peak memory is its VmHWM, sampled while it runs.
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { constants } from 'node:os';
 import { createInterface } from 'node:readline';
 
 export interface BootPlan {
@@ -68,7 +69,16 @@ export function bootGuest(
   const started = Date.now();
   const qemu = spawn('qemu-system-x86_64', qemuArgs(plan), { stdio: ['ignore', 'pipe', 'pipe'] });
   const killQemu = () => qemu.kill('SIGKILL');
+  // A runner stopped by a signal (CI's time limit, Ctrl-C) must not leave qemu behind.
+  const stopSignals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+  // Exiting (rather than dying of the signal) runs the caller's exit handlers too.
+  const onSignal = (signal: NodeJS.Signals) => process.exit(128 + constants.signals[signal]);
+  const forget = () => {
+    process.removeListener('exit', killQemu);
+    for (const signal of stopSignals) process.removeListener(signal, onSignal);
+  };
   process.once('exit', killQemu);
+  for (const signal of stopSignals) process.once(signal, onSignal);
 
   let peakRssKiB: number | undefined;
   const sampleRss = () => {
@@ -99,13 +109,13 @@ export function bootGuest(
     qemu.once('error', (err) => {
       clearInterval(sampler);
       clearTimeout(timer);
-      process.removeListener('exit', killQemu);
+      forget();
       reject(err);
     });
     qemu.once('close', () => {
       clearInterval(sampler);
       clearTimeout(timer);
-      process.removeListener('exit', killQemu);
+      forget();
       resolve({ timedOut, wallMs: Date.now() - started, peakRssKiB });
     });
   });
