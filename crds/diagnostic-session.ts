@@ -98,7 +98,7 @@ export const sessionStatusSchema = z.object({
     .optional()
     .describe('SpecValid, TargetsResolved, NodesReporting, ProbesHealthy, InterferenceDetected.'),
   startTime: timestamp.optional().describe('When measurement began (the first NodeDiagnostic was created).'),
-  completionTime: timestamp.optional().describe('When the session completed or failed.'),
+  completionTime: timestamp.optional().describe('When the duration elapsed and the session completed.'),
   nodes: z
     .object({
       total: z.int().min(0).describe('Nodes hosting victims (one NodeDiagnostic each).'),
