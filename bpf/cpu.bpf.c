@@ -1,53 +1,285 @@
 // SPDX-License-Identifier: GPL-2.0
-/* cpu probe: per-cgroup scheduler activity, keyed by the cgroup of the task being
- * switched in (never the current task's, which at sched_switch is the one leaving). */
+/* cpu probe: who held the CPU while victims waited.
+ *
+ * Every sched_switch closes a run segment (start, end, cgroup of the task leaving) in
+ * a per-CPU ring and adds its length to that cgroup's on-CPU time, for every cgroup.
+ * Tasks of victim (target) cgroups are stamped when they enter the run queue: at
+ * wakeup, and at a sched_switch that leaves them runnable (preemption: those waits are
+ * exactly the ones a neighbour causes). When a stamped task is switched in, its wait
+ * [t0, now] is histogrammed and split among the cgroups of the ring's segments that
+ * overlap it; whatever the ring no longer covers is counted as unattributed.
+ *
+ * Everything is keyed by the cgroup of the task the event is about (prev, next,
+ * wakee), never the current task's. The idle task (pid 0) is never a subject. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
 #include "cpu.h"
+#include "cgroup.bpf.h"
+#include "core_fixes.bpf.h"
+#include "hist.bpf.h"
 #include "maps.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
 struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct ct_cpu_state);
+} cpu_state SEC(".maps");
+
+struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
 	__uint(max_entries, CT_MAX_CGROUPS);
 	__type(key, __u64);
-	__type(value, struct ct_cpu_stats);
-} cpu_stats SEC(".maps");
+	__type(value, struct ct_cpu_cgroup);
+} cpu_cgroups SEC(".maps");
 
-/* Entries that could not be created because cpu_stats was full. */
-__u64 cpu_stats_overflow = 0;
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, CT_MAX_TARGETS);
+	__type(key, __u64);
+	__type(value, struct ct_runq_victim);
+} runq_victims SEC(".maps");
 
-static __always_inline int count_switch_in(__u64 cgroup_id)
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, CT_MAX_PAIRS);
+	__type(key, struct ct_pair_key);
+	__type(value, __u64);
+} wait_pairs SEC(".maps");
+
+/* Victim cgroups (unified ids), written by user space: the one map that holds
+ * configuration, because the set changes while the probe runs. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, CT_MAX_TARGETS);
+	__type(key, __u64);
+	__type(value, __u8);
+} targets SEC(".maps");
+
+/* When each victim task entered the run queue. Task storage (tp_btf) needs no pid
+ * hash: no size limit, no pid reuse, freed with the task. */
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, __u64);
+} enqueued_at SEC(".maps");
+
+/* raw_tp fallback: its task pointers are not BTF-typed, so task storage cannot take
+ * them; an LRU hash by pid instead (user space creates only one of the two maps). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);
+	__type(value, __u64);
+} enqueued_at_by_pid SEC(".maps");
+
+struct ct_health health = {};
+
+static __always_inline bool is_target(__u64 cgroup)
 {
-	static const struct ct_cpu_stats zero;
-	struct ct_cpu_stats *stats = lookup_or_init(&cpu_stats, &cgroup_id, &zero);
+	return bpf_map_lookup_elem(&targets, &cgroup) != NULL;
+}
 
-	if (!stats) {
-		__sync_fetch_and_add(&cpu_stats_overflow, 1);
-		return 0;
+/* The enqueue stamp of a task, created when asked; NULL when absent. */
+static __always_inline __u64 *stamp_of(struct task_struct *t, __u32 pid, bool create, bool btf)
+{
+	__u64 zero = 0, *stamp;
+
+	if (btf) {
+		stamp = bpf_task_storage_get(&enqueued_at, t, 0, create ? BPF_LOCAL_STORAGE_GET_F_CREATE : 0);
+	} else {
+		stamp = bpf_map_lookup_elem(&enqueued_at_by_pid, &pid);
+		if (!stamp && create) {
+			bpf_map_update_elem(&enqueued_at_by_pid, &pid, &zero, BPF_NOEXIST);
+			stamp = bpf_map_lookup_elem(&enqueued_at_by_pid, &pid);
+		}
 	}
-	stats->switches_in++; /* per-CPU value: no atomic needed */
+	if (!stamp && create)
+		__sync_fetch_and_add(&health.read_errors, 1);
+	return stamp;
+}
+
+static __always_inline void stamp_enqueue(struct task_struct *t, __u32 pid, __u64 now, bool btf)
+{
+	__u64 *stamp = stamp_of(t, pid, true, btf);
+
+	if (stamp)
+		*stamp = now;
+}
+
+static __always_inline int on_wakeup(struct task_struct *p, __u32 pid, __u64 cgroup, bool btf)
+{
+	if (pid && is_target(cgroup))
+		stamp_enqueue(p, pid, bpf_ktime_get_ns(), btf);
 	return 0;
 }
 
-/* tp_btf reads task fields directly (BTF-typed pointers): about 100 ns cheaper per
- * event than a probe-read per hop on this kind of machine. */
+static __always_inline void add_oncpu(__u64 cgroup, __u64 ns, bool involuntary)
+{
+	static const struct ct_cpu_cgroup zero;
+	struct ct_cpu_cgroup *c = lookup_or_init(&cpu_cgroups, &cgroup, &zero);
+
+	if (!c) {
+		__sync_fetch_and_add(&health.map_full, 1);
+		return;
+	}
+	/* per-CPU values: plain adds */
+	c->oncpu_ns += ns;
+	c->slices++;
+	if (involuntary)
+		c->involuntary++;
+}
+
+static __always_inline void add_pair(__u64 victim, __u64 aggressor, __u64 ns)
+{
+	static const __u64 zero;
+	struct ct_pair_key key = { .victim = victim, .aggressor = aggressor };
+	__u64 *total = lookup_or_init(&wait_pairs, &key, &zero);
+
+	if (total)
+		*total += ns;
+	else
+		__sync_fetch_and_add(&health.map_full, 1);
+}
+
+/* Splits the wait [t0, now] among the cgroups of this CPU's ring, newest first,
+ * merging consecutive segments of one cgroup into one map update. Returns the part
+ * the ring covered. */
+static __always_inline __u64 attribute_wait(struct ct_cpu_state *st, __u64 victim, __u64 t0, __u64 now)
+{
+	__u64 covered = 0, pending_cgroup = 0, pending_ns = 0;
+	__u64 head = st->head;
+
+	for (int i = 0; i < CT_RUN_RING; i++) {
+		struct ct_run_segment *seg = &st->ring[(head - 1 - i) & (CT_RUN_RING - 1)];
+		__u64 start = seg->start > t0 ? seg->start : t0;
+		__u64 end = seg->end < now ? seg->end : now;
+
+		if (seg->end <= t0) /* older than the wait (or an unused slot) */
+			break;
+		if (end > start) {
+			if (pending_ns && seg->cgroup != pending_cgroup) {
+				add_pair(victim, pending_cgroup, pending_ns);
+				pending_ns = 0;
+			}
+			pending_cgroup = seg->cgroup;
+			pending_ns += end - start;
+			covered += end - start;
+		}
+		if (seg->start <= t0)
+			break;
+	}
+	if (pending_ns)
+		add_pair(victim, pending_cgroup, pending_ns);
+	return covered;
+}
+
+static __always_inline void measure_wait(struct ct_cpu_state *st, struct task_struct *next, __u32 pid,
+					 __u64 cgroup, __u64 now, bool btf)
+{
+	static const struct ct_runq_victim zero;
+	struct ct_runq_victim *v;
+	__u64 *stamp = stamp_of(next, pid, false, btf);
+	__u64 t0, wait, covered;
+
+	if (!stamp || !*stamp)
+		return;
+	t0 = *stamp;
+	*stamp = 0;
+	/* Only victims are stamped; the check drops waits of a cgroup removed from the
+	 * targets while its tasks were queued. */
+	if (now <= t0 || !is_target(cgroup))
+		return;
+	wait = now - t0;
+	v = lookup_or_init(&runq_victims, &cgroup, &zero);
+	if (!v) {
+		__sync_fetch_and_add(&health.map_full, 1);
+		return;
+	}
+	v->wait_ns += wait;
+	v->waits++;
+	v->hist[hist_slot_ns(wait)]++;
+	covered = attribute_wait(st, cgroup, t0, now);
+	v->unattributed_ns += wait - covered;
+}
+
+/* prev_requeued: prev stays on the run queue (preempted, or still TASK_RUNNING when
+ * it yielded the CPU); the same test the kernel uses to count nivcsw. */
+static __always_inline int on_switch(struct task_struct *prev, __u32 prev_pid, bool prev_requeued,
+				     struct task_struct *next, __u32 next_pid, __u64 next_cgroup, bool btf)
+{
+	__u32 zero = 0;
+	struct ct_cpu_state *st = bpf_map_lookup_elem(&cpu_state, &zero);
+	__u64 now = bpf_ktime_get_ns();
+	__u64 prev_cgroup;
+
+	if (!st)
+		return 0;
+	/* The cgroup recorded when prev was switched in on this CPU. */
+	prev_cgroup = st->running_cgroup;
+	if (st->last_switch) {
+		struct ct_run_segment *seg = &st->ring[st->head & (CT_RUN_RING - 1)];
+
+		seg->start = st->last_switch;
+		seg->end = now;
+		seg->cgroup = prev_cgroup;
+		st->head++;
+		if (prev_pid)
+			add_oncpu(prev_cgroup, now - st->last_switch, prev_requeued);
+		if (prev_pid && prev_requeued && is_target(prev_cgroup))
+			stamp_enqueue(prev, prev_pid, now, btf);
+	}
+	st->last_switch = now;
+	st->running_cgroup = next_pid ? next_cgroup : 0;
+	if (next_pid)
+		measure_wait(st, next, next_pid, next_cgroup, now, btf);
+	return 0;
+}
+
 SEC("tp_btf/sched_switch")
 int BPF_PROG(cpu_switch_btf, bool preempt, struct task_struct *prev, struct task_struct *next)
 {
-	if (next->pid == 0) /* the idle task is not a workload */
-		return 0;
-	return count_switch_in(next->cgroups->dfl_cgrp->kn->id);
+	__u32 next_pid = next->pid;
+
+	return on_switch(prev, prev->pid, preempt || task_running_btf(prev), next, next_pid,
+			 next_pid ? task_cgroup_btf(next) : 0, true);
+}
+
+SEC("tp_btf/sched_wakeup")
+int BPF_PROG(cpu_wakeup_btf, struct task_struct *p)
+{
+	return on_wakeup(p, p->pid, task_cgroup_btf(p), true);
+}
+
+SEC("tp_btf/sched_wakeup_new")
+int BPF_PROG(cpu_wakeup_new_btf, struct task_struct *p)
+{
+	return on_wakeup(p, p->pid, task_cgroup_btf(p), true);
 }
 
 /* Fallback for kernels whose verifier cannot attach tp_btf: same work with CO-RE reads. */
 SEC("raw_tp/sched_switch")
 int BPF_PROG(cpu_switch_raw, bool preempt, struct task_struct *prev, struct task_struct *next)
 {
-	if (BPF_CORE_READ(next, pid) == 0)
-		return 0;
-	return count_switch_in(BPF_CORE_READ(next, cgroups, dfl_cgrp, kn, id));
+	__u32 next_pid = BPF_CORE_READ(next, pid);
+
+	return on_switch(prev, BPF_CORE_READ(prev, pid), preempt || task_running_core(prev), next, next_pid,
+			 next_pid ? task_cgroup_core(next) : 0, false);
+}
+
+SEC("raw_tp/sched_wakeup")
+int BPF_PROG(cpu_wakeup_raw, struct task_struct *p)
+{
+	return on_wakeup(p, BPF_CORE_READ(p, pid), task_cgroup_core(p), false);
+}
+
+SEC("raw_tp/sched_wakeup_new")
+int BPF_PROG(cpu_wakeup_new_raw, struct task_struct *p)
+{
+	return on_wakeup(p, BPF_CORE_READ(p, pid), task_cgroup_core(p), false);
 }

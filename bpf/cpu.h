@@ -1,13 +1,48 @@
-/* Structures the cpu probe shares with user space. Mirrored in
- * agent/native/layout.ts; a test checks both against offsetof() from the addon. */
+/* Structures the cpu probe shares with bpf/crosstalk.c. */
 #ifndef CROSSTALK_CPU_H
 #define CROSSTALK_CPU_H
 
-#define CT_MAX_CGROUPS 16384
+#include "common.h"
 
-/* Per cgroup (the unified-hierarchy id of the task switched in), summed over CPUs. */
-struct ct_cpu_stats {
-	__u64 switches_in; /* times a task of this cgroup was switched onto a CPU */
+/* Run segments remembered per CPU for wait attribution (power of two). A victim wait
+ * longer than the last CT_RUN_RING segments of its CPU is attributed only for the
+ * covered part; the rest is counted as unattributed. */
+#define CT_RUN_RING 32
+
+/* Per cgroup (every cgroup that ran: the aggressor view), per CPU. */
+struct ct_cpu_cgroup {
+	__u64 oncpu_ns;     /* time its tasks held a CPU */
+	__u64 slices;       /* times one of its tasks was switched out */
+	__u64 involuntary;  /* ... while still runnable (preempted), as nivcsw counts */
+};
+
+/* Per victim (target) cgroup, per CPU: run-queue waits of its tasks. */
+struct ct_runq_victim {
+	__u64 wait_ns;          /* enqueue (wakeup or preemption) to switch-in */
+	__u64 waits;
+	__u64 unattributed_ns;  /* part of wait_ns older than the CPU's run-segment ring */
+	__u64 hist[CT_HIST_SLOTS];
+};
+
+/* Wait of victim's tasks while aggressor's tasks held the CPU (aggressor 0: the CPU
+ * was idle). */
+struct ct_pair_key {
+	__u64 victim;
+	__u64 aggressor;
+};
+
+struct ct_run_segment {
+	__u64 start;
+	__u64 end;
+	__u64 cgroup;
+};
+
+/* Per CPU: the segment running now and the ring of finished ones. */
+struct ct_cpu_state {
+	__u64 last_switch;      /* start of the running segment; 0 before the first switch */
+	__u64 running_cgroup;   /* cgroup of the running task; 0 for the idle task */
+	__u64 head;             /* ring slot written next */
+	struct ct_run_segment ring[CT_RUN_RING];
 };
 
 #endif

@@ -2,7 +2,17 @@
   "targets": [
     {
       "target_name": "crosstalk",
-      "sources": ["src/addon.cc", "../../bpf/crosstalk.c"],
+      "sources": [
+        "src/addon.cc",
+        "../../bpf/crosstalk.c",
+        "../../bpf/window.c",
+        "../../bpf/events.c",
+        "../../bpf/cpu.c",
+        "../../bpf/io.c",
+        "../../bpf/memory.c",
+        "../../bpf/cache.c",
+        "../../bpf/lifecycle.c"
+      ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",
         "../../bpf",

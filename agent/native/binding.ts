@@ -1,31 +1,52 @@
 // Loads the compiled addon and checks its surface once, so the rest of the agent works
 // with typed values and a stale or missing build fails here with a clear message.
+// What the addon returns at run time is parsed by the façade (index.ts).
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
-export interface NativeSession {
-  attach(): void;
-  readWindow(): Promise<ArrayBuffer>;
-  close(): void;
-}
-
 export interface NativeSessionOptions {
   probes: number;
+  flags?: number;
   btfPath?: string;
+  ioSlowNs?: number;
+  reclaimSlowNs?: number;
+}
+
+export interface NativeTarget {
+  hierarchyId: number;
+  cgroupId: bigint;
+}
+
+export interface NativeSession {
+  status(): unknown;
+  setTargets(targets: NativeTarget[]): void;
+  attach(): void;
+  readWindow(): Promise<ArrayBuffer>;
+  drainEvents(): ArrayBuffer;
+  programStats(): unknown;
+  close(): void;
 }
 
 export type StructLayout = Record<string, number> & { size: number };
 
 export interface NativeBinding {
   Session: new (options: NativeSessionOptions) => NativeSession;
+  /** offsetof() of every record crossing into TypeScript, for the layout test. */
   layout: Record<string, StructLayout>;
+  /** Numeric constants of bpf/*.h, for the constants test. */
+  constants: Record<string, Record<string, number>>;
+  /** Probe name -> enum ct_probe value. */
   probes: Record<string, number>;
 }
 
 export const addonPath = fileURLToPath(new URL('./build/Release/crosstalk.node', import.meta.url));
 
 let cached: NativeBinding | undefined;
+
+function hasObject(value: object, key: string): boolean {
+  return key in value && typeof (value as Record<string, unknown>)[key] === 'object';
+}
 
 export function loadBinding(): NativeBinding {
   if (cached) return cached;
@@ -37,10 +58,11 @@ export function loadBinding(): NativeBinding {
     typeof loaded !== 'object' ||
     loaded === null ||
     !('Session' in loaded && typeof loaded.Session === 'function') ||
-    !('layout' in loaded && typeof loaded.layout === 'object') ||
-    !('probes' in loaded && typeof loaded.probes === 'object')
+    !hasObject(loaded, 'layout') ||
+    !hasObject(loaded, 'constants') ||
+    !hasObject(loaded, 'probes')
   ) {
-    throw new Error(`native addon ${addonPath} does not export Session, layout and probes: rebuild it`);
+    throw new Error(`native addon ${addonPath} does not export Session, layout, constants and probes: rebuild it`);
   }
   cached = loaded as NativeBinding;
   return cached;

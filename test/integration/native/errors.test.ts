@@ -3,7 +3,7 @@ import { expect } from 'chai';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 
-import { ProbeError, ProbeSession } from '../../../agent/native/index.js';
+import { ProbeError, ProbeSession } from '../../../agent/probes/index.js';
 import { missingBpf, missingRoot, requireOrSkip } from '../../support/requirements.js';
 
 describe('native probe errors', function () {

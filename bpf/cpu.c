@@ -1,0 +1,132 @@
+// SPDX-License-Identifier: GPL-2.0
+/* The cpu probe's piece of the loader: load (tp_btf or raw_tp), attach, read. */
+#include <errno.h>
+#include "session.h"
+#include "cpu.skel.h"
+
+static int cpu_load(struct ct_session *s, const struct ct_options *o)
+{
+	LIBBPF_OPTS(bpf_object_open_opts, open_opts, .btf_custom_path = o->btf_path);
+	bool use_btf;
+	int err;
+
+	if (!ct_tracepoint_exists(s, "sched_switch") || !ct_tracepoint_exists(s, "sched_wakeup"))
+		return ct_probe_fail(s, CT_PROBE_CPU, CT_STATE_UNSUPPORTED, -ENOENT, "load",
+				     "the kernel has no sched_switch/sched_wakeup tracepoints");
+	s->cpu = cpu_bpf__open_opts(&open_opts);
+	if (!s->cpu)
+		return ct_probe_fail(s, CT_PROBE_CPU, CT_STATE_FAILED, -errno, "open", "cannot open the cpu probe");
+	s->status[CT_PROBE_CPU].hierarchy_id = CT_UNIFIED_HIERARCHY;
+	use_btf = ct_choose_attach_mode(s, CT_PROBE_CPU, s->cpu->obj, "sched_switch", o);
+	/* Enqueue stamps: task storage for tp_btf, a pid hash for raw_tp. */
+	bpf_map__set_autocreate(use_btf ? s->cpu->maps.enqueued_at_by_pid : s->cpu->maps.enqueued_at, false);
+	err = cpu_bpf__load(s->cpu);
+	return err ? ct_load_failed(s, CT_PROBE_CPU, err) : 0;
+}
+
+static int cpu_attach(struct ct_session *s)
+{
+	int err = cpu_bpf__attach(s->cpu);
+
+	return err ? ct_probe_fail(s, CT_PROBE_CPU, CT_STATE_FAILED, err, "attach",
+				   "cannot attach the cpu probe to sched_switch/sched_wakeup")
+		   : 0;
+}
+
+static int put_cgroup(struct ct_session *s, struct ct_writer *w, struct ct_section_header *h, const void *key,
+		      const void *values, size_t stride)
+{
+	__u64 id = *(const __u64 *)key;
+	bool dead = ct_dead_contains(&s->dead, CT_UNIFIED_HIERARCHY, id);
+	struct ct_cpu_cgroup_record *r = ct_record_add(w, h);
+
+	if (!r)
+		return -ENOSPC;
+	r->cgroup_id = id;
+	r->flags = dead ? CT_RECORD_DEAD : 0;
+	ct_sum_u64((__u64 *)&r->v, values, stride, s->ncpus, sizeof(r->v) / sizeof(__u64));
+	return dead;
+}
+
+static int put_victim(struct ct_session *s, struct ct_writer *w, struct ct_section_header *h, const void *key,
+		      const void *values, size_t stride)
+{
+	__u64 id = *(const __u64 *)key;
+	bool dead = ct_dead_contains(&s->dead, CT_UNIFIED_HIERARCHY, id);
+	struct ct_runq_victim_record *r = ct_record_add(w, h);
+
+	if (!r)
+		return -ENOSPC;
+	r->cgroup_id = id;
+	r->flags = dead ? CT_RECORD_DEAD : 0;
+	ct_sum_u64((__u64 *)&r->v, values, stride, s->ncpus, sizeof(r->v) / sizeof(__u64));
+	return dead;
+}
+
+static int put_pair(struct ct_session *s, struct ct_writer *w, struct ct_section_header *h, const void *key,
+		    const void *values, size_t stride)
+{
+	const struct ct_pair_key *k = key;
+	bool dead = ct_dead_contains(&s->dead, CT_UNIFIED_HIERARCHY, k->victim) ||
+		    ct_dead_contains(&s->dead, CT_UNIFIED_HIERARCHY, k->aggressor);
+	struct ct_wait_pair_record *r = ct_record_add(w, h);
+
+	if (!r)
+		return -ENOSPC;
+	r->victim = k->victim;
+	r->aggressor = k->aggressor;
+	r->flags = dead ? CT_RECORD_DEAD : 0;
+	ct_sum_u64(&r->wait_ns, values, stride, s->ncpus, 1);
+	return dead;
+}
+
+static int cpu_read(struct ct_session *s, struct ct_writer *w)
+{
+	struct ct_section_header *h;
+	int err;
+
+	if (!(h = ct_section_begin(w, CT_SECTION_CPU_CGROUPS, sizeof(struct ct_cpu_cgroup_record))))
+		return -ENOSPC;
+	if ((err = ct_walk_map(s, w, h, s->cpu->maps.cpu_cgroups, put_cgroup)))
+		return err;
+	if (!(h = ct_section_begin(w, CT_SECTION_RUNQ_VICTIMS, sizeof(struct ct_runq_victim_record))))
+		return -ENOSPC;
+	if ((err = ct_walk_map(s, w, h, s->cpu->maps.runq_victims, put_victim)))
+		return err;
+	if (!(h = ct_section_begin(w, CT_SECTION_WAIT_PAIRS, sizeof(struct ct_wait_pair_record))))
+		return -ENOSPC;
+	return ct_walk_map(s, w, h, s->cpu->maps.wait_pairs, put_pair);
+}
+
+static void cpu_destroy(struct ct_session *s)
+{
+	cpu_bpf__destroy(s->cpu);
+	s->cpu = NULL;
+}
+
+static const struct ct_health *cpu_health(const struct ct_session *s)
+{
+	return &s->cpu->bss->health;
+}
+
+static struct bpf_object *cpu_object(const struct ct_session *s)
+{
+	return s->cpu->obj;
+}
+
+static struct bpf_map *cpu_targets(const struct ct_session *s)
+{
+	return s->cpu->maps.targets;
+}
+
+const struct ct_probe_ops ct_cpu_ops = {
+	.load = cpu_load,
+	.attach = cpu_attach,
+	.read = cpu_read,
+	.destroy = cpu_destroy,
+	.health = cpu_health,
+	.object = cpu_object,
+	.targets = cpu_targets,
+	.events = ct_no_map,
+	.stacks = ct_no_map,
+};

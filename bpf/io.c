@@ -1,0 +1,148 @@
+// SPDX-License-Identifier: GPL-2.0
+/* The io probe's piece of the loader. Its cgroup ids are blkcg ids: those of the v1
+ * blkio hierarchy when blkio is mounted as v1 (hybrid hosts), else unified ids. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include "session.h"
+#include "io.skel.h"
+
+/* The blkio controller's hierarchy id from /proc/cgroups (0: unified, or no blkio). */
+static int blkio_hierarchy(void)
+{
+	FILE *f = fopen("/proc/cgroups", "r");
+	char line[256], name[64];
+	int hierarchy = CT_UNIFIED_HIERARCHY, id;
+
+	if (!f)
+		return hierarchy;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "%63s %d", name, &id) == 2 && strcmp(name, "blkio") == 0)
+			hierarchy = id;
+	fclose(f);
+	return hierarchy;
+}
+
+static int io_load(struct ct_session *s, const struct ct_options *o)
+{
+	LIBBPF_OPTS(bpf_object_open_opts, open_opts, .btf_custom_path = o->btf_path);
+	int issue_args = ct_tracepoint_arity(s, "block_rq_issue");
+	int err;
+
+	if (issue_args < 0 || !ct_tracepoint_exists(s, "block_rq_insert") || !ct_tracepoint_exists(s, "block_rq_complete"))
+		return ct_probe_fail(s, CT_PROBE_IO, CT_STATE_UNSUPPORTED, -ENOENT, "load",
+				     "the kernel has no block_rq_insert/issue/complete tracepoints");
+	s->io = io_bpf__open_opts(&open_opts);
+	if (!s->io)
+		return ct_probe_fail(s, CT_PROBE_IO, CT_STATE_FAILED, -errno, "open", "cannot open the io probe");
+	s->status[CT_PROBE_IO].hierarchy_id = blkio_hierarchy();
+	ct_choose_attach_mode(s, CT_PROBE_IO, s->io->obj, "block_rq_issue", o);
+	s->io->rodata->slow_ns = o->io_slow_ns;
+	s->io->rodata->capture_stacks = (o->flags & CT_OPT_CAPTURE_STACKS) != 0;
+	s->io->rodata->rq_is_second_arg = issue_args == 2; /* (q, rq) before 5.11 */
+	if (!(o->flags & CT_OPT_CAPTURE_STACKS))
+		bpf_map__set_max_entries(s->io->maps.io_stacks, 1);
+	err = io_bpf__load(s->io);
+	return err ? ct_load_failed(s, CT_PROBE_IO, err) : 0;
+}
+
+static int io_attach(struct ct_session *s)
+{
+	int err = io_bpf__attach(s->io);
+
+	return err ? ct_probe_fail(s, CT_PROBE_IO, CT_STATE_FAILED, err, "attach",
+				   "cannot attach the io probe to the block_rq tracepoints")
+		   : 0;
+}
+
+static bool owner_dead(struct ct_session *s, const struct ct_io_key *k)
+{
+	return ct_dead_contains(&s->dead, s->status[CT_PROBE_IO].hierarchy_id, k->cgroup);
+}
+
+static int put_stats(struct ct_session *s, struct ct_writer *w, struct ct_section_header *h, const void *key,
+		     const void *values, size_t stride)
+{
+	bool dead = owner_dead(s, key);
+	struct ct_io_stats_record *r = ct_record_add(w, h);
+
+	(void)stride;
+	if (!r)
+		return -ENOSPC;
+	r->key = *(const struct ct_io_key *)key;
+	r->flags = dead ? CT_RECORD_DEAD : 0;
+	r->v = *(const struct ct_io_stats *)values;
+	return dead;
+}
+
+static int put_latency(struct ct_session *s, struct ct_writer *w, struct ct_section_header *h, const void *key,
+		       const void *values, size_t stride)
+{
+	bool dead = owner_dead(s, key);
+	struct ct_io_latency_record *r = ct_record_add(w, h);
+
+	(void)stride;
+	if (!r)
+		return -ENOSPC;
+	r->key = *(const struct ct_io_key *)key;
+	r->flags = dead ? CT_RECORD_DEAD : 0;
+	r->v = *(const struct ct_io_latency *)values;
+	return dead;
+}
+
+static int io_read(struct ct_session *s, struct ct_writer *w)
+{
+	struct ct_section_header *h;
+	int err;
+
+	if (!(h = ct_section_begin(w, CT_SECTION_IO_STATS, sizeof(struct ct_io_stats_record))))
+		return -ENOSPC;
+	if ((err = ct_walk_map(s, w, h, s->io->maps.io_stats, put_stats)))
+		return err;
+	if (!(h = ct_section_begin(w, CT_SECTION_IO_LATENCY, sizeof(struct ct_io_latency_record))))
+		return -ENOSPC;
+	return ct_walk_map(s, w, h, s->io->maps.io_latency, put_latency);
+}
+
+static void io_destroy(struct ct_session *s)
+{
+	io_bpf__destroy(s->io);
+	s->io = NULL;
+}
+
+static const struct ct_health *io_health(const struct ct_session *s)
+{
+	return &s->io->bss->health;
+}
+
+static struct bpf_object *io_object(const struct ct_session *s)
+{
+	return s->io->obj;
+}
+
+static struct bpf_map *io_targets(const struct ct_session *s)
+{
+	return s->io->maps.targets;
+}
+
+static struct bpf_map *io_events(const struct ct_session *s)
+{
+	return s->io->maps.io_events;
+}
+
+static struct bpf_map *io_stacks(const struct ct_session *s)
+{
+	return s->io->maps.io_stacks;
+}
+
+const struct ct_probe_ops ct_io_ops = {
+	.load = io_load,
+	.attach = io_attach,
+	.read = io_read,
+	.destroy = io_destroy,
+	.health = io_health,
+	.object = io_object,
+	.targets = io_targets,
+	.events = io_events,
+	.stacks = io_stacks,
+};

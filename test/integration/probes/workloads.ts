@@ -1,0 +1,66 @@
+// Shared by the probe ground-truth tests: fresh cgroups under one run directory, real
+// workloads started in them, and the probe session, all cleaned up afterwards.
+import { spawnSync, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+import { ProbeSession, type ProbeOptions } from '../../../agent/probes/index.js';
+import { TestCgroup } from '../../support/cgroups.js';
+
+/** Cgroups, processes and a probe session that a test suite owns. */
+export class ProbeFixture {
+  private readonly cgroups: TestCgroup[] = [];
+  private readonly children: ChildProcess[] = [];
+  private sessions: ProbeSession[] = [];
+  private readonly run = `crosstalk-probes-${process.pid}-${Date.now()}`;
+
+  cgroup(name: string): TestCgroup {
+    const cg = TestCgroup.create(`${this.run}/${name}`);
+    this.cgroups.push(cg);
+    return cg;
+  }
+
+  open(options: ProbeOptions): ProbeSession {
+    const session = ProbeSession.open(options);
+    this.sessions.push(session);
+    return session;
+  }
+
+  /** A busy loop pinned to one CPU inside the cgroup. */
+  burner(cg: TestCgroup, cpu: number): ChildProcess {
+    return this.track(cg.spawn('taskset', ['-c', String(cpu), 'sh', '-c', 'while :; do :; done']));
+  }
+
+  track(child: ChildProcess): ChildProcess {
+    this.children.push(child);
+    return child;
+  }
+
+  async stop(child: ChildProcess): Promise<void> {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = once(child, 'exit');
+    child.kill('SIGKILL');
+    await exited;
+  }
+
+  async cleanup(): Promise<void> {
+    for (const s of this.sessions) s.close();
+    this.sessions = [];
+    for (const child of this.children) await this.stop(child);
+    for (const cg of this.cgroups.reverse()) await cg.remove();
+    if (this.cgroups.length > 0) await TestCgroup.create(this.run).remove();
+  }
+}
+
+/** Why a command-line tool cannot be used here, or undefined. */
+export function missingTool(command: string): string | undefined {
+  return spawnSync('sh', ['-c', `command -v ${command}`]).status === 0 ? undefined : `needs ${command} on PATH`;
+}
+
+/** Classic tracepoints (bpftrace's tracepoint:) need tracefs, mounted by scripts/setup.sh. */
+export function missingTracefs(): string | undefined {
+  return existsSync('/sys/kernel/tracing/events/sched') ? undefined : 'needs tracefs at /sys/kernel/tracing';
+}
+
+export { sleep };
