@@ -1,0 +1,202 @@
+// A cache of one resource kept current by list+watch (client-node's ListWatch), with what
+// ListWatch leaves to its user: restart after errors (it stops on any error but 410 Gone,
+// which it handles by relisting), a periodic full relist that also heals a watch that went
+// quiet without failing, objects parsed at the edge, and a `synced` flag for readiness.
+import { ListWatch, Watch, type KubernetesObject } from '@kubernetes/client-node';
+import { z } from 'zod';
+
+import { sleep, type Clock } from '../clock.js';
+import type { Logger } from '../log.js';
+import type { KubeClient } from './client.js';
+
+export interface InformerHandlers<T> {
+  /** An object appeared or changed (its resourceVersion differs from the cached one). */
+  onChange?(obj: T, old: T | undefined): void;
+  onDelete?(obj: T): void;
+}
+
+export interface InformerOptions<T> {
+  /** For logs: `sessions`, `pods`... */
+  name: string;
+  client: KubeClient;
+  /** Collection path, e.g. /api/v1/pods (all namespaces). */
+  path: string;
+  labelSelector?: string;
+  fieldSelector?: string;
+  /** Turns a raw object into T; throws on objects the operator cannot use (they are skipped). */
+  parse(raw: unknown): T;
+  key(obj: T): string;
+  /** Relist everything this often. */
+  relistMs: number;
+  clock: Clock;
+  log: Logger;
+  handlers: InformerHandlers<T>;
+}
+
+const listSchema = z.object({
+  metadata: z.looseObject({ resourceVersion: z.string().optional() }).optional(),
+  items: z.array(z.looseObject({ metadata: z.looseObject({ resourceVersion: z.string().optional() }) })),
+});
+
+interface Entry<T> {
+  obj: T;
+  resourceVersion: string | undefined;
+}
+
+const minBackoffMs = 1000;
+const maxBackoffMs = 30_000;
+
+export class Informer<T> {
+  private readonly entries = new Map<string, Entry<T>>();
+  private synced = false;
+  private stopped = false;
+  private current: ListWatch<KubernetesObject> | undefined;
+  /** Bumped for each new ListWatch, so callbacks of a replaced one are ignored. */
+  private epoch = 0;
+  private backoffMs = minBackoffMs;
+  private readonly abort = new AbortController();
+
+  constructor(private readonly options: InformerOptions<T>) {}
+
+  get name(): string {
+    return this.options.name;
+  }
+
+  /** Starts listing and watching; returns at once. */
+  start(): void {
+    void this.runRelistLoop();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.abort.abort();
+    await this.current?.stop();
+  }
+
+  /** The first list has completed (the cache is usable). */
+  hasSynced(): boolean {
+    return this.synced;
+  }
+
+  get(key: string): T | undefined {
+    return this.entries.get(key)?.obj;
+  }
+
+  list(): T[] {
+    return [...this.entries.values()].map((e) => e.obj);
+  }
+
+  private async runRelistLoop(): Promise<void> {
+    while (!this.stopped) {
+      await this.connect();
+      await sleep(this.options.clock, this.options.relistMs, this.abort.signal);
+    }
+  }
+
+  private async connect(): Promise<void> {
+    const epoch = ++this.epoch;
+    await this.current?.stop();
+    const { client, path, labelSelector, fieldSelector } = this.options;
+    const lw = new ListWatch<KubernetesObject>(
+      path,
+      new Watch(client.config),
+      () => this.listAndSync(epoch),
+      false,
+      labelSelector,
+      fieldSelector,
+    );
+    const live = (fn: (raw: KubernetesObject) => void) => (raw: KubernetesObject) => {
+      if (epoch === this.epoch) fn(raw);
+    };
+    lw.on(
+      'add',
+      live((raw) => this.upsert(raw)),
+    );
+    lw.on(
+      'update',
+      live((raw) => this.upsert(raw)),
+    );
+    lw.on(
+      'delete',
+      live((raw) => this.remove(raw)),
+    );
+    lw.on('error', (err: unknown) => {
+      if (epoch === this.epoch && !this.stopped) void this.restart(lw, epoch, err);
+    });
+    this.current = lw;
+    await lw.start();
+  }
+
+  /** Lists through our client, and applies the list to the cache itself: objects gone
+   * from it are deleted (ListWatch only knows about its own previous list). */
+  private async listAndSync(epoch: number) {
+    const { client, path, labelSelector, fieldSelector } = this.options;
+    const list = listSchema.parse(await client.get(path, { labelSelector, fieldSelector }));
+    if (epoch === this.epoch) {
+      const seen = new Set<string>();
+      for (const raw of list.items) {
+        const key = this.upsert(raw);
+        if (key !== undefined) seen.add(key);
+      }
+      for (const [key, entry] of [...this.entries]) {
+        if (seen.has(key)) continue;
+        this.entries.delete(key);
+        this.options.handlers.onDelete?.(entry.obj);
+      }
+      if (!this.synced) this.options.log.info('informer synced', { informer: this.options.name, objects: seen.size });
+      this.synced = true;
+      this.backoffMs = minBackoffMs;
+    }
+    return list as unknown as { metadata: { resourceVersion?: string }; items: KubernetesObject[] };
+  }
+
+  private async restart(lw: ListWatch<KubernetesObject>, epoch: number, err: unknown): Promise<void> {
+    const delay = this.backoffMs;
+    this.backoffMs = Math.min(this.backoffMs * 2, maxBackoffMs);
+    this.options.log.warn('watch failed; restarting', {
+      informer: this.options.name,
+      err: err instanceof Error ? err : String(err),
+      retryInMs: delay,
+    });
+    await sleep(this.options.clock, delay, this.abort.signal);
+    if (epoch === this.epoch && !this.stopped) await lw.start();
+  }
+
+  private upsert(raw: unknown): string | undefined {
+    let obj: T;
+    try {
+      obj = this.options.parse(raw);
+    } catch (err) {
+      this.options.log.warn('skipping an object the operator cannot read', {
+        informer: this.options.name,
+        err: err instanceof Error ? err : String(err),
+      });
+      return undefined;
+    }
+    const key = this.options.key(obj);
+    const resourceVersion = resourceVersionOf(raw);
+    const before = this.entries.get(key);
+    if (before && resourceVersion !== undefined && before.resourceVersion === resourceVersion) return key;
+    this.entries.set(key, { obj, resourceVersion });
+    this.options.handlers.onChange?.(obj, before?.obj);
+    return key;
+  }
+
+  private remove(raw: unknown): void {
+    let key: string;
+    try {
+      key = this.options.key(this.options.parse(raw));
+    } catch {
+      return;
+    }
+    const entry = this.entries.get(key);
+    if (!entry) return;
+    this.entries.delete(key);
+    this.options.handlers.onDelete?.(entry.obj);
+  }
+}
+
+function resourceVersionOf(raw: unknown): string | undefined {
+  const meta = (raw as { metadata?: { resourceVersion?: unknown } } | undefined)?.metadata;
+  return typeof meta?.resourceVersion === 'string' ? meta.resourceVersion : undefined;
+}

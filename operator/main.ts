@@ -1,0 +1,151 @@
+// crosstalk-operator: watches DiagnosticSessions, fans them out to one NodeDiagnostic per
+// node, and aggregates the agents' results back into each session's status.
+import { hostname } from 'node:os';
+
+import { Command, InvalidArgumentError, Option } from '@commander-js/extra-typings';
+import { collectDefaultMetrics } from 'prom-client';
+
+import { DurationError, parseDuration } from '../crds/duration.js';
+import { systemClock } from './clock.js';
+import { SessionController } from './controller.js';
+import { KubeClient } from './kube/client.js';
+import { KubeLeaseStore } from './kube/lease-store.js';
+import { LeaderElector } from './leader-election.js';
+import { createLogger } from './log.js';
+import { OperatorMetrics } from './metrics.js';
+import { boundAddress, startHttpServer } from './server.js';
+
+function duration(text: string): number {
+  try {
+    return parseDuration(text);
+  } catch (err) {
+    throw new InvalidArgumentError(err instanceof DurationError ? err.message : String(err));
+  }
+}
+
+function durationOption<F extends string>(flags: F, description: string, fallback: string) {
+  return new Option(`${flags} <duration>`, description).argParser(duration).default(parseDuration(fallback), fallback);
+}
+
+function positiveInt(text: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`"${text}" is not a positive integer`);
+  return n;
+}
+
+function hostPort(text: string): { host: string; port: number } {
+  const m = /^(.*):(\d+)$/.exec(text);
+  if (!m) throw new InvalidArgumentError(`"${text}" is not host:port (e.g. 0.0.0.0:8080, or 127.0.0.1:0 for any port)`);
+  return { host: m[1]!.replace(/^\[(.*)\]$/, '$1') || '0.0.0.0', port: Number(m[2]) };
+}
+
+const program = new Command()
+  .name('crosstalk-operator')
+  .description('Reconciles crosstalk DiagnosticSessions into per-node NodeDiagnostics and aggregated reports.')
+  .option('--kubeconfig <path>', 'kubeconfig file (default: $KUBECONFIG, ~/.kube/config, or in-cluster)')
+  .option(
+    '--identity <name>',
+    'this instance in the leader lease and in events',
+    process.env.POD_NAME ?? `${hostname()}_${process.pid}`,
+  )
+  .option('--no-leader-elect', 'act without a leader lease (only one replica may run)')
+  .option(
+    '--leader-election-namespace <ns>',
+    'namespace of the leader lease',
+    process.env.POD_NAMESPACE ?? 'crosstalk-system',
+  )
+  .option('--leader-election-id <name>', 'name of the leader lease', 'crosstalk-operator')
+  .addOption(durationOption('--lease-duration', 'how long a silent leader keeps the lease', '15s'))
+  .addOption(durationOption('--renew-deadline', 'how long the leader retries renewing before it stops acting', '10s'))
+  .addOption(durationOption('--retry-period', 'interval between lease attempts', '2s'))
+  .addOption(new Option('--workers <n>', 'sessions reconciled in parallel').argParser(positiveInt).default(2))
+  .addOption(durationOption('--resync', 'reconcile every session and relist every cache at least this often', '5m'))
+  .addOption(
+    new Option('--http-address <host:port>', 'serve /healthz, /readyz and /metrics here (port 0: any free port)')
+      .argParser(hostPort)
+      .default({ host: '0.0.0.0', port: 8080 }, '0.0.0.0:8080'),
+  )
+  .addOption(
+    new Option('--log-level <level>', 'least severe level logged')
+      .choices(['error', 'warn', 'info', 'debug'] as const)
+      .default('info' as const),
+  );
+
+async function main(): Promise<void> {
+  const opts = program.parse().opts();
+  const log = createLogger(opts.logLevel);
+  const metrics = new OperatorMetrics();
+  collectDefaultMetrics({ register: metrics.registry });
+  const client = KubeClient.load(opts.kubeconfig);
+  const clock = systemClock;
+  const controller = new SessionController({
+    client,
+    clock,
+    log,
+    metrics,
+    identity: opts.identity,
+    workers: opts.workers,
+    resyncMs: opts.resync,
+  });
+  const elector = opts.leaderElect
+    ? new LeaderElector({
+        identity: opts.identity,
+        leaseDurationMs: opts.leaseDuration,
+        renewDeadlineMs: opts.renewDeadline,
+        retryPeriodMs: opts.retryPeriod,
+        store: new KubeLeaseStore(client, opts.leaderElectionNamespace, opts.leaderElectionId),
+        clock,
+        log,
+        onStartedLeading: () => startWorkers(),
+        onStoppedLeading: () => void shutdown(1, 'lost leadership'),
+      })
+    : undefined;
+
+  const server = await startHttpServer(
+    opts.httpAddress.host,
+    opts.httpAddress.port,
+    { notReady: () => controller.notSynced() },
+    metrics.registry,
+  );
+  log.info('serving health and metrics', { address: boundAddress(server), identity: opts.identity });
+  controller.startInformers();
+
+  let workers: Promise<void> | undefined;
+  function startWorkers(): void {
+    metrics.leader.set(1);
+    workers = controller.runWorkers().catch((err: unknown) => shutdown(1, `workers failed: ${String(err)}`));
+  }
+
+  let exiting = false;
+  const electing = new AbortController();
+  async function shutdown(code: number, why: string): Promise<void> {
+    if (exiting) return;
+    exiting = true;
+    log.info('shutting down', { reason: why });
+    electing.abort();
+    await controller.stop();
+    await workers;
+    metrics.leader.set(0);
+    await elector?.release();
+    server.close();
+    log.end();
+    await new Promise((r) => log.on('finish', r));
+    process.exit(code);
+  }
+  process.once('SIGTERM', () => void shutdown(0, 'SIGTERM'));
+  process.once('SIGINT', () => void shutdown(0, 'SIGINT'));
+
+  if (elector) {
+    log.info('waiting to become leader', {
+      lease: { name: opts.leaderElectionId, namespace: opts.leaderElectionNamespace },
+    });
+    await elector.run(electing.signal);
+  } else {
+    startWorkers();
+  }
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`crosstalk-operator: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});
