@@ -41,8 +41,10 @@ export interface IoSpan {
 export interface MemorySpan {
   /** Stall in global direct reclaim: the node ran short of memory. */
   readonly directReclaimNs: number;
-  /** Stall in reclaim of its own memory cgroup: it hit its own limit. */
+  /** Stall in cgroup reclaim: its own memory cgroup or an ancestor (e.g. kubepods) hit a limit. */
   readonly memcgReclaimNs: number;
+  /** Times the victim's own cgroups hit their own limits (memory.events max+high, v1 failcnt). */
+  readonly ownLimitHits: number;
 }
 
 export interface CacheSpan {
@@ -85,7 +87,8 @@ export interface Aggressor {
 
 export interface SelfInflicted {
   readonly resource: Resource;
-  readonly reason: string;
+  readonly cause: 'CPUQuota' | 'MemoryLimit';
+  readonly evidence: string;
 }
 
 export interface Assessment {
@@ -149,7 +152,8 @@ function assessCpu(cpu: CpuSpan, wallNs: number, neighbours: ReadonlyMap<string,
   if (cpu.throttledNs > 0 && cpu.throttledNs >= selfInflictedShare * lossNs) {
     self = {
       resource: 'cpu',
-      reason:
+      cause: 'CPUQuota',
+      evidence:
         `its own CPU quota: throttled for ${formatDuration(cpu.throttledNs)} of ${formatDuration(wallNs)}; ` +
         `no neighbour is to blame`,
     };
@@ -213,10 +217,13 @@ function assessMemory(memory: MemorySpan, wallNs: number, neighbours: ReadonlyMa
   const stallNs = memory.directReclaimNs + memory.memcgReclaimNs;
   const score = wallNs > 0 ? scoreOf('memory', stallNs / wallNs) : 0;
   let self: SelfInflicted | undefined;
-  if (memory.memcgReclaimNs > 0 && memory.memcgReclaimNs >= selfInflictedShare * stallNs) {
+  // Cgroup reclaim without the victim reaching its own limit is an ancestor's limit
+  // (kubepods, the node's allocatable): its neighbours filled the shared budget.
+  if (memory.ownLimitHits > 0 && memory.memcgReclaimNs >= selfInflictedShare * stallNs) {
     self = {
       resource: 'memory',
-      reason:
+      cause: 'MemoryLimit',
+      evidence:
         `its own memory limit: ${formatDuration(memory.memcgReclaimNs)} stalled reclaiming its own memory cgroup; ` +
         `no neighbour is to blame`,
     };
@@ -232,8 +239,8 @@ function assessMemory(memory: MemorySpan, wallNs: number, neighbours: ReadonlyMa
       resource: 'memory',
       share,
       evidence:
-        `grew by ${formatBytes(n.memoryGrowthBytes)} while the victim stalled ` +
-        `${formatDuration(memory.directReclaimNs)} in direct (node-wide) reclaim`,
+        `grew by ${formatBytes(n.memoryGrowthBytes)} while the victim stalled ${formatDuration(stallNs)} ` +
+        `reclaiming memory it had not exhausted itself`,
     });
   }
   return { score, self, aggressors };

@@ -58,7 +58,8 @@ describe('assessing a victim', function () {
     );
     expect(a.verdict).to.equal('High');
     expect(a.selfInflicted).to.have.length(1);
-    expect(a.selfInflicted[0]!.reason).to.match(/own CPU quota/);
+    expect(a.selfInflicted[0]).to.include({ resource: 'cpu', cause: 'CPUQuota' });
+    expect(a.selfInflicted[0]!.evidence).to.match(/own CPU quota/);
     expect(a.aggressors).to.be.empty;
   });
 
@@ -96,12 +97,24 @@ describe('assessing a victim', function () {
       ['hog', grower],
       ['quiet', shrinker],
     ]);
-    const global = assessVictim({ wallNs: 10 * s, memory: { directReclaimNs: 1 * s, memcgReclaimNs: 0 } }, neighbours);
+    const global = assessVictim(
+      { wallNs: 10 * s, memory: { directReclaimNs: 1 * s, memcgReclaimNs: 0, ownLimitHits: 0 } },
+      neighbours,
+    );
     expect(global.verdict).to.equal('Medium');
     expect(global.aggressors.map((x) => x.ref)).to.deep.equal([grower.ref]);
-    const own = assessVictim({ wallNs: 10 * s, memory: { directReclaimNs: 0, memcgReclaimNs: 2 * s } }, neighbours);
+    const own = assessVictim(
+      { wallNs: 10 * s, memory: { directReclaimNs: 0, memcgReclaimNs: 2 * s, ownLimitHits: 3 } },
+      neighbours,
+    );
     expect(own.selfInflicted[0]!.resource).to.equal('memory');
     expect(own.aggressors).to.be.empty;
+    const ancestor = assessVictim(
+      { wallNs: 10 * s, memory: { directReclaimNs: 0, memcgReclaimNs: 2 * s, ownLimitHits: 0 } },
+      neighbours,
+    );
+    expect(ancestor.selfInflicted).to.be.empty;
+    expect(ancestor.aggressors.map((x) => x.ref)).to.deep.equal([grower.ref]);
   });
 
   it('ranks aggressors across resources by share weighted with the resource score', function () {
