@@ -13,8 +13,11 @@ export interface CgroupEntry {
   readonly id: bigint;
   /** Path relative to the hierarchy's root, starting with '/'. */
   readonly path: string;
-  /** Set when the path is a kubelet pod or container cgroup. */
+  /** Set when the path is a kubelet pod or container cgroup of this node. */
   readonly kubelet: KubeletCgroup | undefined;
+  /** Whether the cgroup belongs to this node (see the registry's scope). Cgroups outside
+   * still share the machine's CPUs and disks: they are named by path as neighbours. */
+  readonly inScope: boolean;
   diedAtMs: number | undefined;
 }
 
@@ -25,10 +28,10 @@ export class CgroupRegistry {
    * node (several harness nodes share one machine in tests); production passes none. */
   constructor(private readonly scope?: string) {}
 
-  /** Records a cgroup; returns the entry, or undefined when it is outside the scope. */
-  add(hierarchy: Hierarchy, id: bigint, path: string): CgroupEntry | undefined {
-    if (this.scope && !path.split('/').includes(this.scope)) return undefined;
-    const entry: CgroupEntry = { hierarchy, id, path, kubelet: parseKubeletCgroup(path), diedAtMs: undefined };
+  add(hierarchy: Hierarchy, id: bigint, path: string): CgroupEntry {
+    const inScope = !this.scope || path.split('/').includes(this.scope);
+    const kubelet = inScope ? parseKubeletCgroup(path) : undefined;
+    const entry: CgroupEntry = { hierarchy, id, path, kubelet, inScope, diedAtMs: undefined };
     this.entries.set(keyOf(hierarchy, id), entry);
     return entry;
   }

@@ -30,10 +30,13 @@ describe('cgroup registry', function () {
     expect(registry.get('blkio', 5n)?.path).to.equal('/b');
   });
 
-  it('ignores cgroups outside its node scope', function () {
+  it('resolves pods only inside its node scope, but still knows the other cgroups', function () {
     const registry = new CgroupRegistry('crosstalk-1-node-a');
-    expect(registry.add('unified', 1n, '/crosstalk-1-node-b/kubepods')).to.be.undefined;
-    expect(registry.add('unified', 2n, '/crosstalk-1-node-a/kubepods')).to.not.be.undefined;
+    const other = registry.add('unified', 1n, `/crosstalk-1-node-b/kubepods/pod${uid}`);
+    expect(other).to.include({ inScope: false, kubelet: undefined, path: `/crosstalk-1-node-b/kubepods/pod${uid}` });
+    const own = registry.add('unified', 2n, `/crosstalk-1-node-a/kubepods/pod${uid}`);
+    expect(own.inScope).to.be.true;
+    expect(own.kubelet?.podUid).to.equal(uid);
   });
 
   it('scans a tree and records each directory with its inode as id', function () {
