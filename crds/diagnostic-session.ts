@@ -6,6 +6,7 @@ import { parseDuration } from './duration.js';
 import {
   apiVersion,
   conditionSchema,
+  defaulted,
   dnsLabel,
   dnsSubdomain,
   labelSelectorSchema,
@@ -45,7 +46,7 @@ export const sessionSpecSchema = withRules(
       'How long to measure, e.g. 5m (at least one interval). Omitted: continuous until the session is deleted.',
     ).optional(),
     interval: durationString('Length of one reporting window, 1s to 10m.').default('10s'),
-    probes: probesSchema.prefault({}),
+    probes: defaulted(probesSchema),
     backend: z
       .enum(backends)
       .default('auto')

@@ -64,6 +64,13 @@ export function withRules<S extends z.ZodObject>(schema: S, rules: readonly Cros
   });
 }
 
+/** An object field that may be omitted: its default is the object with all of its own
+ * defaults filled in (the apiserver checks a default against the object's CEL rules as it
+ * stands, without applying nested defaults first, so `default: {}` would fail them). */
+export function defaulted<S extends z.ZodObject>(schema: S) {
+  return schema.default(schema.parse({}) as z.core.util.NoUndefined<z.output<S>>);
+}
+
 /** A list keyed by some of its items' fields: server-side apply merges it per item. */
 export function listMap<T extends z.ZodType>(item: T, keys: readonly string[], maxItems: number) {
   return z

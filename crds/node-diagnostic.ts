@@ -3,7 +3,16 @@
 // the status subresource (what it measured), and nothing else writes either.
 import { z } from 'zod';
 
-import { apiVersion, dnsSubdomain, listMap, objectMetaSchema, podRefSchema, timestamp, uid } from './meta.js';
+import {
+  apiVersion,
+  defaulted,
+  dnsSubdomain,
+  listMap,
+  objectMetaSchema,
+  podRefSchema,
+  timestamp,
+  uid,
+} from './meta.js';
 import { backends, durationString, probeNames, probesSchema } from './probes.js';
 import { limits, podReportSchema } from './report.js';
 import { sessionLimits } from './diagnostic-session.js';
@@ -26,7 +35,7 @@ export const nodeDiagnosticSpecSchema = z.object({
   deadline: timestamp
     .optional()
     .describe('Measurement stops at this time. Absent: it continues until this object is deleted.'),
-  probes: probesSchema.prefault({}),
+  probes: defaulted(probesSchema),
   backend: z.enum(backends).default('auto'),
   captureStacks: z.boolean().default(false),
   maxEvents: z.int().min(0).max(sessionLimits.maxEvents).default(50).describe('Slow events to keep in status.'),

@@ -3,7 +3,7 @@
 import { z } from 'zod';
 
 import { goDurationPattern, parseDuration } from './duration.js';
-import { withRules, type CrossFieldRule } from './meta.js';
+import { defaulted, withRules, type CrossFieldRule } from './meta.js';
 
 export const probeNames = ['cpu', 'io', 'memory', 'cache', 'psi'] as const;
 export type ProbeName = (typeof probeNames)[number];
@@ -86,11 +86,11 @@ export const psiProbeSchema = z
 
 export const probesSchema = withRules(
   z.object({
-    cpu: cpuProbeSchema.prefault({}),
-    io: ioProbeSchema.prefault({}),
-    memory: memoryProbeSchema.prefault({}),
-    cache: cacheProbeSchema.prefault({}),
-    psi: psiProbeSchema.prefault({}),
+    cpu: defaulted(cpuProbeSchema),
+    io: defaulted(ioProbeSchema),
+    memory: defaulted(memoryProbeSchema),
+    cache: defaulted(cacheProbeSchema),
+    psi: defaulted(psiProbeSchema),
   }),
   [
     {

@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { z } from 'zod';
 
 import { customResourceDefinition, StructuralSchemaError, structuralSchema } from '../../../crds/crd.js';
+import { defaulted } from '../../../crds/meta.js';
 
 describe('zod to structural CRD schema', function () {
   it('keeps defaulted fields optional and carries defaults, descriptions and bounds', function () {
@@ -9,13 +10,15 @@ describe('zod to structural CRD schema', function () {
       z.object({
         name: z.string().max(10).describe('a name'),
         count: z.int().min(1).max(5).default(2),
-        nested: z.object({ on: z.boolean().default(true) }).prefault({}),
+        nested: defaulted(z.object({ on: z.boolean().default(true) })),
       }),
     );
     expect(schema.required).to.deep.equal(['name']);
     expect(schema.properties?.name).to.include({ type: 'string', maxLength: 10, description: 'a name' });
     expect(schema.properties?.count).to.include({ type: 'integer', minimum: 1, maximum: 5, default: 2 });
-    expect(schema.properties?.nested?.default).to.deep.equal({});
+    expect(schema.properties?.nested?.default, 'filled in: the apiserver checks defaults as written').to.deep.equal({
+      on: true,
+    });
     expect(schema.properties?.nested?.properties?.on?.default).to.equal(true);
     expect(schema).to.not.have.property('additionalProperties');
     expect(schema).to.not.have.property('$schema');
