@@ -1,0 +1,170 @@
+// The operator and agent identities get exactly what e2e/cluster/rbac.yaml grants: each
+// allowed verb works, everything else is denied, by RBAC (kubectl auth can-i and real
+// requests) and, for an agent writing another node's NodeDiagnostic, by the admission
+// policy.
+import { ApiException, CustomObjectsApi, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import { expect } from 'chai';
+import { fileURLToPath } from 'node:url';
+
+import { eventually } from './eventually.js';
+import type { Identity } from './identities.js';
+import { kubectl } from './kubectl.js';
+import { useControlPlane } from './mocha.js';
+
+// Stand-ins with the real names: these tests are about access, not about the schemas.
+const placeholderCrds = fileURLToPath(new URL('testdata/placeholder-crds.yaml', import.meta.url));
+
+const agentAllowed = [
+  'get nodediagnostics.crosstalk.dev',
+  'list nodediagnostics.crosstalk.dev',
+  'watch nodediagnostics.crosstalk.dev',
+  'patch nodediagnostics.crosstalk.dev --subresource=status',
+  'list pods',
+  'watch pods',
+  'get nodes',
+];
+const agentDenied = [
+  'delete diagnosticsessions.crosstalk.dev',
+  'get diagnosticsessions.crosstalk.dev',
+  'create nodediagnostics.crosstalk.dev',
+  'patch nodediagnostics.crosstalk.dev',
+  'delete nodediagnostics.crosstalk.dev',
+  'update nodediagnostics.crosstalk.dev --subresource=status',
+  'get secrets',
+  'list configmaps',
+  'create pods',
+  'patch pods',
+  'delete pods',
+  'get pods',
+  'list nodes',
+  'patch nodes',
+  'create events',
+  'create leases.coordination.k8s.io',
+];
+const operatorAllowed = [
+  'watch diagnosticsessions.crosstalk.dev',
+  'patch diagnosticsessions.crosstalk.dev --subresource=status',
+  'update diagnosticsessions.crosstalk.dev --subresource=finalizers',
+  'create nodediagnostics.crosstalk.dev',
+  'delete nodediagnostics.crosstalk.dev',
+  'create events',
+  'create events.events.k8s.io',
+  'update leases.coordination.k8s.io',
+  'list pods',
+  'get nodes',
+  'watch namespaces',
+];
+const operatorDenied = [
+  'create diagnosticsessions.crosstalk.dev',
+  'patch nodediagnostics.crosstalk.dev --subresource=status',
+  'get secrets',
+  'create pods',
+  'delete pods',
+  'patch nodes',
+];
+
+describe('e2e RBAC for the operator and agent identities', function () {
+  const cp = useControlPlane({ crds: [placeholderCrds], controllers: [] });
+
+  async function canI(identity: Identity, check: string): Promise<boolean> {
+    const result = await kubectl(cp(), ['auth', 'can-i', ...check.split(' '), '-n', 'default'], { identity });
+    expect(result.stdout.trim(), `${identity} can-i ${check}: ${result.stderr}`).to.be.oneOf(['yes', 'no']);
+    return result.stdout.trim() === 'yes';
+  }
+
+  async function expectAccess(identity: Identity, allowed: readonly string[], denied: readonly string[]) {
+    for (const check of allowed) expect(await canI(identity, check), `${identity} may ${check}`).to.equal(true);
+    for (const check of denied) expect(await canI(identity, check), `${identity} may not ${check}`).to.equal(false);
+  }
+
+  before(async function () {
+    const nodeDiagnostics = ['node-a', 'node-b'].map((node) => ({
+      apiVersion: 'crosstalk.dev/v1alpha1',
+      kind: 'NodeDiagnostic',
+      metadata: { name: `session-${node}`, namespace: 'default' },
+      spec: { nodeName: node },
+    }));
+    const session = {
+      apiVersion: 'crosstalk.dev/v1alpha1',
+      kind: 'DiagnosticSession',
+      metadata: { name: 'session', namespace: 'default' },
+      spec: {},
+    };
+    const list = { apiVersion: 'v1', kind: 'List', items: [session, ...nodeDiagnostics] };
+    await kubectl(cp(), ['apply', '-f', '-'], { input: JSON.stringify(list), check: true });
+  });
+
+  it('gives an agent exactly its verbs', async function () {
+    await expectAccess('agent:node-a', agentAllowed, agentDenied);
+  });
+
+  it('gives the operator exactly its verbs', async function () {
+    await expectAccess('operator', operatorAllowed, operatorDenied);
+  });
+
+  it('refuses an agent the requests RBAC does not grant', async function () {
+    const agent = { identity: 'agent:node-a' as const };
+    const denials = [
+      await kubectl(cp(), ['delete', 'diagnosticsession', 'session'], agent),
+      await kubectl(cp(), ['get', 'secrets', '-n', 'kube-system'], agent),
+      await kubectl(cp(), ['run', 'intruder', '--image', 'none', '--restart', 'Never'], agent),
+    ];
+    for (const denied of denials) {
+      expect(denied.code).to.not.equal(0);
+      expect(denied.stderr).to.match(/forbidden/i);
+      expect(denied.stderr).to.include('crosstalk-agent:node-a');
+    }
+    const session = await kubectl(cp(), ['get', 'diagnosticsession', 'session', '-o', 'name']);
+    expect(session.stdout.trim()).to.equal('diagnosticsession.crosstalk.dev/session');
+  });
+
+  it("lets an agent write its own node's NodeDiagnostic status and no other", async function () {
+    // As the agent does it: a merge patch of the status subresource, without a read first
+    // (kubectl patch would read nodediagnostics/status, which the agent is not granted).
+    const api = cp().clientConfig('agent:node-a').makeApiClient(CustomObjectsApi);
+    const patch = (name: string, dryRun?: 'All') =>
+      api.patchNamespacedCustomObjectStatus(
+        {
+          group: 'crosstalk.dev',
+          version: 'v1alpha1',
+          namespace: 'default',
+          plural: 'nodediagnostics',
+          name,
+          body: { status: { seen: true } },
+          ...(dryRun && { dryRun }),
+        },
+        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+      );
+    // The API server enforces the policy once it has loaded it; dry runs pass admission too.
+    await eventually(async () => {
+      const error = await patch('session-node-b', 'All').then(
+        () => undefined,
+        (err: unknown) => err,
+      );
+      expect(error, 'dry-run patch of node-b accepted').to.be.instanceOf(ApiException);
+    }, 15_000);
+    await patch('session-node-a');
+    const denied = await patch('session-node-b').then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+    expect(denied).to.be.instanceOf(ApiException);
+    expect((denied as ApiException<string>).code).to.equal(403);
+    expect(String((denied as ApiException<string>).body)).to.include(
+      'crosstalk-agent:node-a may only write the NodeDiagnostic of its own node',
+    );
+    const seen = (name: string) =>
+      kubectl(cp(), ['get', 'nodediagnostic', name, '-o', 'jsonpath={.status.seen}'], { check: true });
+    expect((await seen('session-node-a')).stdout).to.equal('true');
+    expect((await seen('session-node-b')).stdout).to.equal('');
+  });
+
+  it('lets an agent read NodeDiagnostics and pods', async function () {
+    const agent = { identity: 'agent:node-a' as const };
+    const diagnostics = await kubectl(cp(), ['get', 'nodediagnostics', '-A', '-o', 'name'], agent);
+    expect(diagnostics.code, diagnostics.stderr).to.equal(0);
+    expect(diagnostics.stdout).to.include('nodediagnostic.crosstalk.dev/session-node-a');
+    const pods = await kubectl(cp(), ['get', 'pods', '-A', '--field-selector', 'spec.nodeName=node-a'], agent);
+    expect(pods.code, pods.stderr).to.equal(0);
+  });
+});
