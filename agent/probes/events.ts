@@ -37,9 +37,14 @@ export function rwbs(op: number, flags: number): string {
   );
 }
 
+/** The probe's own frames (the BPF program and the tracepoint glue that ran it). */
+const probeFrame = /^(bpf_prog_|bpf_trace_run|__bpf_trace_)/;
+
 function stackOf(ctx: EventContext, nframes: number, frames: readonly bigint[]): { stack?: string[] } {
   if (!ctx.symbolize || nframes === 0) return {};
-  return { stack: frames.slice(0, nframes).map(ctx.symbolize) };
+  const names = frames.slice(0, nframes).map(ctx.symbolize);
+  const first = names.findIndex((name) => !probeFrame.test(name));
+  return { stack: first < 0 ? names : names.slice(first) };
 }
 
 function cgroupEvent(ctx: EventContext, r: RawRecord<'cgroupEvent'>): CgroupEvent {

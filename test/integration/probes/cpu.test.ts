@@ -96,11 +96,12 @@ describe('cpu probe (ground truth)', function () {
   });
 
   // The peer: runqlat.bt's logic (stamp at wakeup and at a switch that leaves prev
-  // TASK_RUNNING, histogram at switch-in) on classic tracepoints, keyed by pid, limited
-  // to the workload's pids, with totals instead of a histogram. Both tools watch the
-  // same 3 s of the same workload (two pinned burners and a sleeper that wakes every
-  // 2 ms on the same CPU); they must agree on the wait share of wall time within 5
-  // points and on the number of waits and the mean wait within 15 %.
+  // TASK_RUNNING, measure at switch-in) on classic tracepoints, keyed by pid and limited
+  // to the workload's pids (two pinned burners and a sleeper waking every 2 ms on the
+  // same CPU). bpftrace prints every wait with its switch-in time (bpf_ktime_get_ns,
+  // CLOCK_MONOTONIC like the window bounds), so both are compared over exactly our
+  // window: the number of waits and the total wait must agree within 3 % (measured:
+  // within 1 %; the rest is slack for the few ms between a map read and its timestamp).
   it('agrees with a runqlat.bt-style bpftrace measurement of the same workload', async function () {
     requireOrSkip(this, missingTool('bpftrace') ?? missingTracefs());
     const a = f.cgroup('a');
@@ -114,46 +115,43 @@ describe('cpu probe (ground truth)', function () {
       f.burner(b, 1).pid,
       f.track(sleeper.spawn('taskset', ['-c', '1', 'perl', '-e', 'select(undef, undef, undef, 0.002) while 1'])).pid,
     ];
-    await sleep(300);
     const script = `
-      BEGIN { ${pids.map((p) => `@target[${p}] = 1;`).join(' ')} @start = nsecs; }
+      BEGIN { ${pids.map((p) => `@target[${p}] = 1;`).join(' ')} printf("ready\\n"); }
       tracepoint:sched:sched_wakeup, tracepoint:sched:sched_wakeup_new /@target[args->pid]/ { @queued[args->pid] = nsecs; }
       tracepoint:sched:sched_switch {
         if (args->prev_state == 0 && @target[args->prev_pid]) { @queued[args->prev_pid] = nsecs; }
         $t = @queued[args->next_pid];
-        if ($t) { @total = sum(nsecs - $t); @count = count(); }
+        if ($t) { printf("wait %llu %llu\\n", nsecs, nsecs - $t); }
         delete(@queued[args->next_pid]);
       }
-      END { printf("elapsed %llu\\n", nsecs - @start); print(@total); print(@count); clear(@queued); clear(@target); delete(@start); }`;
+      END { clear(@queued); clear(@target); }`;
     const bpftrace = f.track(spawn('bpftrace', ['-e', script], { stdio: ['ignore', 'pipe', 'pipe'] }));
     let out = '';
     bpftrace.stdout?.on('data', (chunk: Buffer) => (out += chunk.toString()));
-    while (!out.includes('Attaching')) await sleep(20);
-    await sleep(200); // BEGIN has run
-    await session.read();
-    await sleep(3000);
-    const { cpu, durationNs } = await session.read();
+    while (!out.includes('ready')) await sleep(20);
+    await sleep(300);
+    const { cpu, startNs, endNs, durationNs } = await measure(session, 3000);
+    await sleep(100);
     const exited = once(bpftrace, 'exit');
     bpftrace.kill('SIGINT');
     await exited;
-    const field = (name: string) => Number(new RegExp(`${name}:? (\\d+)`).exec(out)?.[1]);
-    const peer = { elapsed: field('elapsed'), total: field('@total'), count: field('@count') };
+    const peer = { total: 0, count: 0 };
+    for (const [, at, wait] of out.matchAll(/^wait (\d+) (\d+)$/gm)) {
+      const t = BigInt(at ?? '0');
+      if (t <= startNs || t > endNs) continue;
+      peer.total += Number(wait);
+      peer.count++;
+    }
     const ours = cpu!.victims.reduce((t, v) => ({ total: t.total + v.waitNs, count: t.count + v.waits }), {
       total: 0,
       count: 0,
     });
     console.log(
-      `      crosstalk: ${ours.count} waits, ${(ours.total / 1e6).toFixed(1)} ms in ${(durationNs / 1e6).toFixed(0)} ms;` +
-        ` bpftrace: ${peer.count} waits, ${(peer.total / 1e6).toFixed(1)} ms in ${(peer.elapsed / 1e6).toFixed(0)} ms`,
+      `      in ${(durationNs / 1e6).toFixed(0)} ms: crosstalk ${ours.count} waits, ${(ours.total / 1e6).toFixed(1)} ms;` +
+        ` bpftrace ${peer.count} waits, ${(peer.total / 1e6).toFixed(1)} ms`,
     );
-    expect(ours.total / durationNs, 'wait share').to.be.closeTo(peer.total / peer.elapsed, 0.05);
-    expect(ours.count / durationNs, 'wait rate').to.be.closeTo(
-      peer.count / peer.elapsed,
-      (0.15 * peer.count) / peer.elapsed,
-    );
-    expect(ours.total / ours.count, 'mean wait').to.be.closeTo(
-      peer.total / peer.count,
-      (0.15 * peer.total) / peer.count,
-    );
+    expect(peer.count, 'bpftrace saw the workload').to.be.above(1000);
+    expect(ours.count, 'number of waits').to.be.closeTo(peer.count, 0.03 * peer.count);
+    expect(ours.total, 'total wait').to.be.closeTo(peer.total, 0.03 * peer.total);
   });
 });

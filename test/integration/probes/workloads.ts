@@ -2,10 +2,11 @@
 // workloads started in them, and the probe session, all cleaned up afterwards.
 import { spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-import { ProbeSession, type ProbeOptions } from '../../../agent/probes/index.js';
+import { ProbeSession, type BlockDevice, type ProbeOptions } from '../../../agent/probes/index.js';
 import { TestCgroup } from '../../support/cgroups.js';
 
 /** Cgroups, processes and a probe session that a test suite owns. */
@@ -51,6 +52,19 @@ export class ProbeFixture {
     for (const cg of this.cgroups.reverse()) await cg.remove();
     if (this.cgroups.length > 0) await TestCgroup.create(this.run).remove();
   }
+}
+
+/** The whole disk holding `path` (the io probe reports disks, not partitions). */
+export function diskOf(path: string): BlockDevice {
+  const dev = statSync(path, { bigint: true }).dev;
+  const major = Number(((dev >> 8n) & 0xfffn) | ((dev >> 32n) & ~0xfffn));
+  const minor = Number((dev & 0xffn) | ((dev >> 12n) & ~0xffn));
+  const sys = realpathSync(`/sys/dev/block/${major}:${minor}`);
+  if (!existsSync(join(sys, 'partition'))) return { major, minor };
+  const [parentMajor = '0', parentMinor = '0'] = readFileSync(join(dirname(sys), 'dev'), 'utf8')
+    .trim()
+    .split(':');
+  return { major: Number(parentMajor), minor: Number(parentMinor) };
 }
 
 /** Why a command-line tool cannot be used here, or undefined. */

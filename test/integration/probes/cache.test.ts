@@ -1,0 +1,72 @@
+// The cache probe without a hardware PMU: detection (unsupported with the errno, the
+// other probes unaffected), and the whole path (per-CPU perf events read at cgroup
+// changes into per-cgroup sums) with software events standing in for the four
+// counters: page faults (LLC references), major faults (LLC misses), cpu-clock ns
+// (cycles) and context switches (instructions), each of which has a known truth.
+import { expect } from 'chai';
+import { existsSync } from 'node:fs';
+
+import { missingBpf, requireOrSkip } from '../../support/requirements.js';
+import { ProbeFixture, sleep } from './workloads.js';
+
+describe('cache probe', function () {
+  let f: ProbeFixture;
+
+  beforeEach(function () {
+    requireOrSkip(this, missingBpf());
+    f = new ProbeFixture();
+  });
+
+  afterEach(async function () {
+    await f?.cleanup();
+  });
+
+  it('reports a missing hardware PMU as unsupported with its errno and keeps the cpu probe running', async function () {
+    const session = f.open({ probes: ['cpu', 'cache'] });
+    session.attach();
+    const cache = session.status().find((s) => s.probe === 'cache');
+    // A PMU shows up as /sys/bus/event_source/devices/cpu (cpu_core/cpu_atom on hybrid Intel).
+    const pmu = ['cpu', 'cpu_core', 'cpu_atom'].some((d) => existsSync(`/sys/bus/event_source/devices/${d}`));
+    if (pmu) {
+      expect(cache).to.include({ state: 'active' });
+    } else {
+      expect(cache).to.include({ state: 'unsupported', op: 'open' });
+      expect(cache?.code).to.be.oneOf(['ENOENT', 'EOPNOTSUPP', 'ENODEV']);
+      expect(cache?.reason).to.match(/LLC references.*PMU/);
+    }
+    expect(session.status().find((s) => s.probe === 'cpu')).to.include({ state: 'active' });
+    const window = await session.read();
+    expect(window.cpu).to.not.equal(undefined);
+    expect(window.cache === undefined).to.equal(!pmu);
+  });
+
+  it('sums per-CPU counters per cgroup (software events standing in)', async function () {
+    const burn = f.cgroup('burn');
+    const sleepy = f.cgroup('sleepy');
+    const faulty = f.cgroup('faulty');
+    const session = f.open({ probes: ['cpu', 'cache'], softwareCounters: true });
+    session.attach();
+    const burner = f.burner(burn, 1);
+    await sleep(1000);
+    await f.stop(burner);
+    expect(
+      await sleepy.run('taskset', ['-c', '1', 'perl', '-e', 'select(undef, undef, undef, 0.001) for 1..500']),
+    ).to.equal(0);
+    expect(await faulty.run('perl', ['-e', '$x = "a" x (64 * 1024 * 1024)'])).to.equal(0);
+    await sleep(100); // let each CPU pass to another cgroup, which flushes the counters
+    const { cpu, cache } = await session.read();
+    const counters = (id: bigint) => cache!.counters.find((c) => c.cgroupId === id);
+    const oncpu = (id: bigint) => cpu!.usage.find((u) => u.cgroupId === id)?.oncpuNs ?? 0;
+
+    const burnt = counters(burn.id('unified'));
+    expect(burnt?.cycles, 'cpu-clock ns of the burner vs its on-CPU time').to.be.closeTo(
+      oncpu(burn.id('unified')),
+      0.1 * oncpu(burn.id('unified')),
+    );
+    expect(burnt?.llcReferences, 'page faults of the burner').to.be.below(1000);
+    // 500 sleeps: each wakeup switches the sleeper in once.
+    expect(counters(sleepy.id('unified'))?.instructions, 'context switches of the sleeper').to.be.within(490, 600);
+    // A 64 MiB string touches at least 16384 fresh 4 KiB pages.
+    expect(counters(faulty.id('unified'))?.llcReferences, 'page faults of the faulter').to.be.at.least(16384);
+  });
+});

@@ -1,0 +1,83 @@
+// Short-lived containers must not be missed: 50 cgroups, each living ~100 ms running a
+// CPU burn, are all announced by the lifecycle probe (mkdir and rmdir with their ids and
+// paths) and all show CPU time in the next window, flagged dead with their final
+// counters; the window after that no longer carries them (tombstones retired).
+import { expect } from 'chai';
+
+import { NativeProbes } from '../../../agent/native/index.js';
+import type { CgroupEvent } from '../../../agent/probes/index.js';
+import { missingBpf, requireOrSkip } from '../../support/requirements.js';
+import { ProbeFixture } from './workloads.js';
+
+const count = 50;
+
+describe('lifecycle probe (ground truth)', function () {
+  let f: ProbeFixture;
+
+  beforeEach(function () {
+    requireOrSkip(this, missingBpf());
+    f = new ProbeFixture();
+  });
+
+  afterEach(async function () {
+    await f?.cleanup();
+  });
+
+  it('announces 50 cgroups living ~100 ms each and reports CPU time for every one', async function () {
+    const session = f.open({ probes: ['cpu'] });
+    expect(session.status().map((s) => s.probe)).to.deep.equal(['cpu', 'lifecycle']);
+    session.attach();
+    const ids = new Map<bigint, string>();
+    for (let i = 0; i < count; i++) {
+      const cg = f.cgroup(`short-${i}`);
+      ids.set(cg.id('unified'), `short-${i}`);
+      expect(await cg.run('timeout', ['0.1', 'sh', '-c', 'while :; do :; done'])).to.equal(124);
+      await cg.remove();
+    }
+    const events = session
+      .drainEvents()
+      .filter((e): e is CgroupEvent => e.type === 'cgroup' && e.cgroup.hierarchyId === 0);
+    for (const kind of ['mkdir', 'rmdir'] as const) {
+      const seen = events.filter((e) => e.kind === kind && ids.has(e.cgroup.id));
+      expect(seen, `${kind} events`).to.have.length(count);
+      for (const e of seen) expect(e.path.endsWith(`/${ids.get(e.cgroup.id)}`), e.path).to.equal(true);
+    }
+
+    const { cpu } = await session.read();
+    const usage = cpu!.usage.filter((u) => ids.has(u.cgroupId));
+    expect(usage, 'cgroups with CPU time').to.have.length(count);
+    for (const u of usage) {
+      expect(u.oncpuNs, ids.get(u.cgroupId)).to.be.above(0);
+      expect(u.dead, ids.get(u.cgroupId)).to.equal(true);
+    }
+  });
+
+  it('deletes a dead cgroup’s counters after reporting them once more', async function () {
+    const probes = NativeProbes.open({
+      probes: ['cpu'],
+      ioSlowNs: 0,
+      reclaimSlowNs: 0,
+      captureStacks: false,
+      forceRawTracepoints: false,
+      softwareCounters: false,
+    });
+    try {
+      probes.attach();
+      const cg = f.cgroup('dying');
+      const id = cg.id('unified');
+      expect(await cg.run('timeout', ['0.1', 'sh', '-c', 'while :; do :; done'])).to.equal(124);
+      const before = (await probes.readWindow()).cpuCgroups.find((r) => r.cgroupId === id);
+      expect(before?.flags, 'alive').to.equal(0);
+      await cg.remove();
+      const last = (await probes.readWindow()).cpuCgroups.find((r) => r.cgroupId === id);
+      expect(last?.flags, 'reported dead').to.equal(1);
+      expect(last?.oncpuNs).to.equal(before?.oncpuNs);
+      expect(
+        (await probes.readWindow()).cpuCgroups.find((r) => r.cgroupId === id),
+        'retired',
+      ).to.equal(undefined);
+    } finally {
+      probes.close();
+    }
+  });
+});
