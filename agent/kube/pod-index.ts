@@ -1,0 +1,52 @@
+// The pods bound to this node, by UID, as the pod informer reports them. A deleted pod's
+// identity is kept for a while: its cgroups' last counters (a container that lived
+// 100 ms) are read after the pod object is gone, and must still be reported by name.
+import type { V1Pod } from '@kubernetes/client-node';
+
+import { containerIdFromStatus } from '../cgroups/kubelet-path.js';
+
+export interface PodIdentity {
+  readonly uid: string;
+  readonly namespace: string;
+  readonly name: string;
+  /** Container name by container id, from the pod's container statuses. */
+  readonly containers: ReadonlyMap<string, string>;
+  deletedAtMs: number | undefined;
+}
+
+export class PodIndex {
+  private readonly pods = new Map<string, PodIdentity>();
+
+  constructor(private readonly keepDeletedMs = 10 * 60_000) {}
+
+  upsert(pod: V1Pod): void {
+    const uid = pod.metadata?.uid;
+    const namespace = pod.metadata?.namespace;
+    const name = pod.metadata?.name;
+    if (!uid || !namespace || !name) return;
+    const containers = new Map(this.pods.get(uid)?.containers);
+    const statuses = [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])];
+    for (const s of statuses) {
+      // Keep every id seen: a restarted container gets a new id, the old cgroup may linger.
+      const id = containerIdFromStatus(s.containerID);
+      if (id) containers.set(id, s.name);
+    }
+    this.pods.set(uid, { uid, namespace, name, containers, deletedAtMs: undefined });
+  }
+
+  markDeleted(uid: string | undefined, nowMs: number): void {
+    const pod = uid ? this.pods.get(uid) : undefined;
+    if (pod && pod.deletedAtMs === undefined) pod.deletedAtMs = nowMs;
+  }
+
+  get(uid: string): PodIdentity | undefined {
+    return this.pods.get(uid);
+  }
+
+  /** Forgets pods deleted longer ago than the retention. */
+  prune(nowMs: number): void {
+    for (const [uid, pod] of this.pods) {
+      if (pod.deletedAtMs !== undefined && nowMs - pod.deletedAtMs > this.keepDeletedMs) this.pods.delete(uid);
+    }
+  }
+}

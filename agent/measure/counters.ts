@@ -1,0 +1,123 @@
+// What one subject (a pod, or a cgroup no pod owns) did over a span of time, summed from
+// the probes' windows: the unit the agent accumulates into reporting windows and into the
+// session so far. Pure data plus the arithmetic to add spans together.
+import type { SubjectRef } from '../report/assess.js';
+
+export interface ReclaimCounters {
+  stallNs: number;
+  count: number;
+  pages: number;
+}
+
+export interface DiskTraffic {
+  readBytes: number;
+  writeBytes: number;
+  ops: number;
+}
+
+export interface SubjectCounters {
+  readonly ref: SubjectRef;
+  cpu: {
+    oncpuNs: number;
+    involuntary: number;
+    /** Run-queue wait (victims only: the probe measures targets). */
+    waitNs: number;
+    waits: number;
+    unattributedNs: number;
+    /** log2 µs histogram of single waits (agent/probes/types.ts layout). */
+    waitHistogram: number[];
+    /** Wait while another subject held the CPU, by that subject's key. */
+    waitBy: Map<string, number>;
+  };
+  io: {
+    /** Traffic this subject owned, by disk name. */
+    byDisk: Map<string, DiskTraffic>;
+    /** Latency of its completed IOs (victims only), insert (or issue) to completion. */
+    completed: number;
+    latencyHistogram: number[];
+  };
+  memory: { direct: ReclaimCounters; memcg: ReclaimCounters };
+  cache: { cycles: number; instructions: number; llcReferences: number; llcMisses: number };
+  /** From the cgroup control files (agent/cgroups/files.ts), pods only. */
+  files: {
+    throttledNs: number;
+    memoryGrowthBytes: number;
+    memoryLimitHits: number;
+  };
+  /** Pressure stall time of the pod's cgroup (cgroup v2 only), µs. */
+  psi: Record<'cpu' | 'io' | 'memory', { someUs: number; fullUs: number }> | undefined;
+}
+
+export function emptyCounters(ref: SubjectRef): SubjectCounters {
+  return {
+    ref,
+    cpu: { oncpuNs: 0, involuntary: 0, waitNs: 0, waits: 0, unattributedNs: 0, waitHistogram: [], waitBy: new Map() },
+    io: { byDisk: new Map(), completed: 0, latencyHistogram: [] },
+    memory: { direct: { stallNs: 0, count: 0, pages: 0 }, memcg: { stallNs: 0, count: 0, pages: 0 } },
+    cache: { cycles: 0, instructions: 0, llcReferences: 0, llcMisses: 0 },
+    files: { throttledNs: 0, memoryGrowthBytes: 0, memoryLimitHits: 0 },
+    psi: undefined,
+  };
+}
+
+/** Adds `from` into `into` (same subject). */
+export function addCounters(into: SubjectCounters, from: SubjectCounters): void {
+  const c = into.cpu;
+  c.oncpuNs += from.cpu.oncpuNs;
+  c.involuntary += from.cpu.involuntary;
+  c.waitNs += from.cpu.waitNs;
+  c.waits += from.cpu.waits;
+  c.unattributedNs += from.cpu.unattributedNs;
+  addHistogram(c.waitHistogram, from.cpu.waitHistogram);
+  for (const [key, ns] of from.cpu.waitBy) c.waitBy.set(key, (c.waitBy.get(key) ?? 0) + ns);
+  for (const [disk, t] of from.io.byDisk) addDiskTraffic(into.io.byDisk, disk, t);
+  into.io.completed += from.io.completed;
+  addHistogram(into.io.latencyHistogram, from.io.latencyHistogram);
+  addReclaim(into.memory.direct, from.memory.direct);
+  addReclaim(into.memory.memcg, from.memory.memcg);
+  into.cache.cycles += from.cache.cycles;
+  into.cache.instructions += from.cache.instructions;
+  into.cache.llcReferences += from.cache.llcReferences;
+  into.cache.llcMisses += from.cache.llcMisses;
+  into.files.throttledNs += from.files.throttledNs;
+  into.files.memoryGrowthBytes += from.files.memoryGrowthBytes;
+  into.files.memoryLimitHits += from.files.memoryLimitHits;
+  if (from.psi) {
+    into.psi ??= { cpu: { someUs: 0, fullUs: 0 }, io: { someUs: 0, fullUs: 0 }, memory: { someUs: 0, fullUs: 0 } };
+    for (const r of ['cpu', 'io', 'memory'] as const) {
+      into.psi[r].someUs += from.psi[r].someUs;
+      into.psi[r].fullUs += from.psi[r].fullUs;
+    }
+  }
+}
+
+export function addHistogram(into: number[], from: readonly number[]): void {
+  for (const [slot, n] of from.entries()) into[slot] = (into[slot] ?? 0) + n;
+}
+
+export function addDiskTraffic(into: Map<string, DiskTraffic>, disk: string, t: DiskTraffic): void {
+  const d = into.get(disk) ?? { readBytes: 0, writeBytes: 0, ops: 0 };
+  d.readBytes += t.readBytes;
+  d.writeBytes += t.writeBytes;
+  d.ops += t.ops;
+  into.set(disk, d);
+}
+
+function addReclaim(into: ReclaimCounters, from: ReclaimCounters): void {
+  into.stallNs += from.stallNs;
+  into.count += from.count;
+  into.pages += from.pages;
+}
+
+/** Adds every subject of `from` into `into`, creating the missing ones. */
+export function addAll(into: Map<string, SubjectCounters>, from: ReadonlyMap<string, SubjectCounters>): void {
+  for (const [key, counters] of from) {
+    const existing = into.get(key);
+    if (existing) addCounters(existing, counters);
+    else {
+      const copy = emptyCounters(counters.ref);
+      addCounters(copy, counters);
+      into.set(key, copy);
+    }
+  }
+}

@@ -1,0 +1,86 @@
+// Samples the cgroup control files of this node's pods once per tick and hands back what
+// changed, per pod: throttled time, memory growth, own-limit hits and pressure stalls.
+// Cumulative kernel figures become deltas here, so they add up like the probes' windows.
+import type { CgroupMounts } from '../cgroups/mounts.js';
+import { readCgroupFigures, type CgroupFigures } from '../cgroups/files.js';
+import type { CgroupRegistry } from '../cgroups/registry.js';
+import { readPsi, type PsiSnapshot } from '../psi.js';
+import { emptyCounters, type SubjectCounters } from './counters.js';
+import type { PodIndex } from '../kube/pod-index.js';
+import { subjectOfEntry } from './subjects.js';
+
+interface Previous {
+  figures: CgroupFigures;
+  psi: PsiSnapshot | undefined;
+}
+
+export class FileSampler {
+  private previous = new Map<string, Previous>();
+
+  constructor(
+    private readonly mounts: CgroupMounts,
+    private readonly registry: CgroupRegistry,
+    private readonly pods: PodIndex,
+    private readonly readFigures: (path: string) => CgroupFigures = (path) => readCgroupFigures(mounts, path),
+    private readonly readPressure: (path: string) => PsiSnapshot | undefined = (path) => readPsiOrNone(mounts, path),
+  ) {}
+
+  /** Deltas since the previous sample, by subject key. A cgroup seen for the first time
+   * only sets its baseline. */
+  sample(): Map<string, SubjectCounters> {
+    const out = new Map<string, SubjectCounters>();
+    const next = new Map<string, Previous>();
+    // One pass per cgroup path: the same path exists in each hierarchy on a v1 host.
+    const seen = new Set<string>();
+    for (const entry of this.registry.all()) {
+      if (!entry.kubelet || entry.diedAtMs !== undefined || seen.has(entry.path)) continue;
+      seen.add(entry.path);
+      const podLevel = entry.kubelet.container === undefined;
+      const figures = this.readFigures(entry.path);
+      const psi = podLevel ? this.readPressure(entry.path) : undefined;
+      next.set(entry.path, { figures, psi });
+      const before = this.previous.get(entry.path);
+      if (!before) continue;
+      const subject = subjectOfEntry(entry, this.pods);
+      let counters = out.get(subject.key);
+      if (!counters) out.set(subject.key, (counters = emptyCounters(subject.ref)));
+      const f = counters.files;
+      f.throttledNs += delta(before.figures.throttledNs, figures.throttledNs);
+      f.memoryLimitHits += delta(before.figures.memoryLimitHits, figures.memoryLimitHits);
+      // Usage is hierarchical: only the pod-level cgroup counts, or containers count twice.
+      if (podLevel && before.figures.memoryBytes !== undefined && figures.memoryBytes !== undefined) {
+        f.memoryGrowthBytes += figures.memoryBytes - before.figures.memoryBytes;
+      }
+      if (before.psi && psi) {
+        counters.psi = {
+          cpu: psiDelta(before.psi.cpu, psi.cpu),
+          io: psiDelta(before.psi.io, psi.io),
+          memory: psiDelta(before.psi.memory, psi.memory),
+        };
+      }
+    }
+    this.previous = next;
+    return out;
+  }
+}
+
+/** Growth of a counter; a counter that went down was reset (cgroup recreated): 0. */
+function delta(before: number | undefined, after: number | undefined): number {
+  return before !== undefined && after !== undefined && after >= before ? after - before : 0;
+}
+
+function psiDelta(before: PsiSnapshot['cpu'], after: PsiSnapshot['cpu']) {
+  const d = (a: bigint | undefined, b: bigint | undefined) =>
+    a !== undefined && b !== undefined && b >= a ? Number(b - a) : 0;
+  return { someUs: d(before.someUs, after.someUs), fullUs: d(before.fullUs, after.fullUs) };
+}
+
+function readPsiOrNone(mounts: CgroupMounts, path: string): PsiSnapshot | undefined {
+  const unified = mounts.mountPoints.get('unified');
+  if (!unified || !mounts.unifiedControllers.includes('cpu')) return undefined;
+  try {
+    return readPsi(`${unified}${path}`);
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,94 @@
+// Folds one probe window (per-cgroup deltas, ids per hierarchy) into per-subject counters:
+// every container cgroup of a pod adds into that pod, every other cgroup stands alone.
+import type { BlockDevice, ProbeWindow } from '../probes/index.js';
+import type { SubjectRef } from '../report/assess.js';
+import { addDiskTraffic, addHistogram, emptyCounters, type SubjectCounters } from './counters.js';
+
+export interface Subject {
+  /** `pod/<uid>` or `cgroup/<path>`: stable across hierarchies and agent restarts. */
+  readonly key: string;
+  readonly ref: SubjectRef;
+}
+
+/** Finds the subject of a cgroup id in a hierarchy (0: unified; v1 ids per /proc/cgroups). */
+export type ResolveSubject = (hierarchyId: number, cgroupId: bigint) => Subject;
+
+/** Disk name for a device number (e.g. 254:0 -> vda). */
+export type NameDisk = (device: BlockDevice) => string;
+
+export function foldWindow(
+  window: ProbeWindow,
+  resolve: ResolveSubject,
+  nameDisk: NameDisk,
+): Map<string, SubjectCounters> {
+  const out = new Map<string, SubjectCounters>();
+  const of = (hierarchyId: number, id: bigint): SubjectCounters => {
+    const subject = resolve(hierarchyId, id);
+    let counters = out.get(subject.key);
+    if (!counters) out.set(subject.key, (counters = emptyCounters(subject.ref)));
+    return counters;
+  };
+
+  if (window.cpu) {
+    const h = window.cpu.hierarchyId;
+    for (const u of window.cpu.usage) {
+      const c = of(h, u.cgroupId).cpu;
+      c.oncpuNs += u.oncpuNs;
+      c.involuntary += u.involuntary;
+    }
+    for (const v of window.cpu.victims) {
+      const c = of(h, v.cgroupId).cpu;
+      c.waitNs += v.waitNs;
+      c.waits += v.waits;
+      c.unattributedNs += v.unattributedNs;
+      addHistogram(c.waitHistogram, v.histogram);
+    }
+    for (const a of window.cpu.attribution) {
+      // 0: the CPU was idle between the wakeup and the switch; no one to blame.
+      if (a.aggressor === 0n) continue;
+      const victim = of(h, a.victim).cpu;
+      const holder = resolve(h, a.aggressor).key;
+      victim.waitBy.set(holder, (victim.waitBy.get(holder) ?? 0) + a.waitNs);
+    }
+  }
+  if (window.io) {
+    const h = window.io.hierarchyId;
+    for (const t of window.io.traffic) {
+      const isWrite = t.op === 'write';
+      addDiskTraffic(of(h, t.cgroupId).io.byDisk, nameDisk(t.device), {
+        readBytes: isWrite ? 0 : t.bytes,
+        writeBytes: isWrite ? t.bytes : 0,
+        ops: t.ops,
+      });
+    }
+    for (const l of window.io.latency) {
+      const io = of(h, l.cgroupId).io;
+      io.completed += l.count;
+      // Insert to completion: queueing behind other cgroups' requests is the interference.
+      addHistogram(io.latencyHistogram, l.totalHistogram);
+    }
+  }
+  if (window.memory) {
+    const h = window.memory.hierarchyId;
+    for (const s of window.memory.stalls) {
+      const m = of(h, s.cgroupId).memory;
+      m.direct.stallNs += s.direct.stallNs;
+      m.direct.count += s.direct.count;
+      m.direct.pages += s.direct.pages;
+      m.memcg.stallNs += s.memcg.stallNs;
+      m.memcg.count += s.memcg.count;
+      m.memcg.pages += s.memcg.pages;
+    }
+  }
+  if (window.cache) {
+    const h = window.cache.hierarchyId;
+    for (const k of window.cache.counters) {
+      const c = of(h, k.cgroupId).cache;
+      c.cycles += k.cycles;
+      c.instructions += k.instructions;
+      c.llcReferences += k.llcReferences;
+      c.llcMisses += k.llcMisses;
+    }
+  }
+  return out;
+}

@@ -1,0 +1,192 @@
+// One session's measurement on this node: ticks of per-subject counters go into the
+// current window; at each window boundary the window is assessed on its own (what is
+// happening now), folded into the session so far, and the victims' baselines (their
+// quietest windows) move. Pure: time comes in as arguments.
+import { percentileNs } from '../probes/index.js';
+import { cpi2Correlation, cpiOutlierThreshold } from '../report/correlation.js';
+import { assessVictim, type Assessment, type NeighbourSpan, type VictimSpan } from '../report/assess.js';
+import { minIoOpsForP99, type Resource } from '../report/thresholds.js';
+import { addAll, type SubjectCounters } from '../measure/counters.js';
+import { podKey } from '../measure/subjects.js';
+
+/** Windows of history kept for CPI² correlation (CPI² looks back over recent samples). */
+const cpiHistoryWindows = 30;
+
+export interface ClosedWindow {
+  readonly sequence: number;
+  readonly startMs: number;
+  readonly endMs: number;
+  /** Per victim UID: the window alone. */
+  readonly window: ReadonlyMap<string, Assessment>;
+}
+
+export interface VictimSummary {
+  readonly counters: SubjectCounters | undefined;
+  readonly span: VictimSpan;
+  readonly assessment: Assessment;
+  readonly lastWindow: Assessment | undefined;
+  readonly baselineIoP99Ns: number | undefined;
+}
+
+export class SessionMeasure {
+  private current = new Map<string, SubjectCounters>();
+  private readonly total = new Map<string, SubjectCounters>();
+  private readonly baselineIoP99 = new Map<string, number>();
+  private readonly baselineCpi = new Map<string, number>();
+  private readonly cpiHistory: Array<{ cpi: Map<string, number>; oncpu: Map<string, number> }> = [];
+  private readonly lastWindow = new Map<string, Assessment>();
+  private windowStartMs: number;
+  private coveredMs = 0;
+  sequence: number;
+  windowsReported = 0;
+
+  /**
+   * @param firstStartMs start of the first window this measure covers
+   * @param sequence number of the window that starts at firstStartMs, minus one
+   */
+  constructor(
+    readonly intervalMs: number,
+    readonly firstStartMs: number,
+    sequence: number,
+    private readonly enabled: ReadonlySet<Resource>,
+  ) {
+    this.windowStartMs = firstStartMs;
+    this.sequence = sequence;
+  }
+
+  add(tick: ReadonlyMap<string, SubjectCounters>): void {
+    addAll(this.current, tick);
+  }
+
+  /** The end of the window in progress. */
+  get windowEndMs(): number {
+    return this.windowStartMs + this.intervalMs;
+  }
+
+  /** Closes the window in progress (call at or after windowEndMs) and assesses it. */
+  closeWindow(victimUids: readonly string[], endMs: number): ClosedWindow {
+    const startMs = this.windowStartMs;
+    const window = this.current;
+    const wallNs = (endMs - startMs) * 1e6;
+    const assessments = new Map<string, Assessment>();
+    const cpiNow = new Map<string, number>();
+    for (const uid of victimUids) {
+      const key = podKey(uid);
+      const counters = window.get(key);
+      const span = this.spanOf(key, counters, window, wallNs);
+      const assessment = assessVictim(span, neighboursOf(key, window));
+      assessments.set(uid, assessment);
+      this.lastWindow.set(uid, assessment);
+      this.updateBaselines(key, counters);
+      const cpi = cpiOf(counters);
+      if (cpi !== undefined) cpiNow.set(key, cpi);
+    }
+    const oncpu = new Map([...window].map(([key, c]) => [key, c.cpu.oncpuNs]));
+    this.cpiHistory.push({ cpi: cpiNow, oncpu });
+    if (this.cpiHistory.length > cpiHistoryWindows) this.cpiHistory.shift();
+    addAll(this.total, window);
+    this.current = new Map();
+    this.coveredMs += endMs - startMs;
+    this.windowStartMs = endMs;
+    this.sequence++;
+    this.windowsReported++;
+    return { sequence: this.sequence, startMs, endMs, window: assessments };
+  }
+
+  /** The victim over every window reported so far. */
+  summary(uid: string): VictimSummary {
+    const key = podKey(uid);
+    const counters = this.total.get(key);
+    const span = this.spanOf(key, counters, this.total, this.coveredMs * 1e6);
+    return {
+      counters,
+      span,
+      assessment: assessVictim(span, neighboursOf(key, this.total)),
+      lastWindow: this.lastWindow.get(uid),
+      baselineIoP99Ns: this.baselineIoP99.get(key),
+    };
+  }
+
+  get coveredWallNs(): number {
+    return this.coveredMs * 1e6;
+  }
+
+  private spanOf(
+    key: string,
+    c: SubjectCounters | undefined,
+    all: ReadonlyMap<string, SubjectCounters>,
+    wallNs: number,
+  ): VictimSpan {
+    if (!c) return { wallNs };
+    const waitByNeighbour = new Map([...c.cpu.waitBy].filter(([holder]) => holder !== key));
+    const disks = [...c.io.byDisk.keys()];
+    const cpi = cpiOf(c);
+    const baselineCpi = this.baselineCpi.get(key);
+    return {
+      wallNs,
+      ...(this.enabled.has('cpu')
+        ? { cpu: { waitNs: c.cpu.waitNs, runNs: c.cpu.oncpuNs, throttledNs: c.files.throttledNs, waitByNeighbour } }
+        : {}),
+      ...(this.enabled.has('io')
+        ? {
+            io: {
+              ops: c.io.completed,
+              p99Ns: percentileNs(c.io.latencyHistogram, 0.99),
+              baselineP99Ns: this.baselineIoP99.get(key),
+              disks,
+            },
+          }
+        : {}),
+      ...(this.enabled.has('memory')
+        ? {
+            memory: {
+              directReclaimNs: c.memory.direct.stallNs,
+              memcgReclaimNs: c.memory.memcg.stallNs,
+              ownLimitHits: c.files.memoryLimitHits,
+            },
+          }
+        : {}),
+      ...(this.enabled.has('cache') && cpi !== undefined && baselineCpi !== undefined
+        ? { cache: { cpi, baselineCpi, correlationByNeighbour: this.correlations(key, all) } }
+        : {}),
+    };
+  }
+
+  private correlations(victimKey: string, all: ReadonlyMap<string, SubjectCounters>): Map<string, number> {
+    const series = this.cpiHistory.filter((h) => h.cpi.has(victimKey));
+    const cpi = series.map((h) => h.cpi.get(victimKey)!);
+    const threshold = cpiOutlierThreshold(cpi);
+    const out = new Map<string, number>();
+    for (const key of all.keys()) {
+      if (key === victimKey) continue;
+      const usage = series.map((h) => h.oncpu.get(key) ?? 0);
+      out.set(key, cpi2Correlation(cpi, usage, threshold));
+    }
+    return out;
+  }
+
+  private updateBaselines(key: string, c: SubjectCounters | undefined): void {
+    if (!c) return;
+    if (c.io.completed >= minIoOpsForP99) {
+      const p99 = percentileNs(c.io.latencyHistogram, 0.99);
+      const best = this.baselineIoP99.get(key);
+      if (p99 !== undefined && (best === undefined || p99 < best)) this.baselineIoP99.set(key, p99);
+    }
+    const cpi = cpiOf(c);
+    const bestCpi = this.baselineCpi.get(key);
+    if (cpi !== undefined && (bestCpi === undefined || cpi < bestCpi)) this.baselineCpi.set(key, cpi);
+  }
+}
+
+function cpiOf(c: SubjectCounters | undefined): number | undefined {
+  return c && c.cache.instructions > 0 && c.cache.cycles > 0 ? c.cache.cycles / c.cache.instructions : undefined;
+}
+
+function neighboursOf(victimKey: string, all: ReadonlyMap<string, SubjectCounters>): Map<string, NeighbourSpan> {
+  const out = new Map<string, NeighbourSpan>();
+  for (const [key, c] of all) {
+    if (key === victimKey) continue;
+    out.set(key, { ref: c.ref, ioByDisk: c.io.byDisk, memoryGrowthBytes: c.files.memoryGrowthBytes });
+  }
+  return out;
+}

@@ -1,0 +1,116 @@
+import { expect } from 'chai';
+
+import { emptyCounters, type SubjectCounters } from '../../../../agent/measure/counters.js';
+import type { SubjectRef } from '../../../../agent/report/assess.js';
+import { podReport } from '../../../../agent/report/pod-report.js';
+import { SessionMeasure } from '../../../../agent/windows/session-measure.js';
+
+const pod = (name: string): SubjectRef => ({ kind: 'Pod', namespace: 'ns', name, uid: name });
+const all = new Set(['cpu', 'io', 'memory', 'cache'] as const);
+
+function tick(fill: (key: string, c: SubjectCounters) => void, ...names: string[]): Map<string, SubjectCounters> {
+  return new Map(
+    names.map((name) => {
+      const c = emptyCounters(pod(name));
+      fill(`pod/${name}`, c);
+      return [`pod/${name}`, c];
+    }),
+  );
+}
+
+/** One second in which the victim waits `waitMs` while the aggressor runs. */
+const contended = (waitMs: number) =>
+  tick(
+    (key, c) => {
+      if (key === 'pod/victim') {
+        c.cpu.waitNs = waitMs * 1e6;
+        c.cpu.oncpuNs = (1000 - waitMs) * 1e6;
+        c.cpu.waitBy.set('pod/etl', waitMs * 1e6);
+      } else c.cpu.oncpuNs = waitMs * 1e6;
+    },
+    'victim',
+    'etl',
+  );
+
+const ioTick = (latencySlot: number) =>
+  tick(
+    (key, c) => {
+      if (key === 'pod/victim') {
+        c.io.completed = 100;
+        c.io.latencyHistogram[latencySlot] = 100;
+        c.io.byDisk.set('vda', { readBytes: 409600, writeBytes: 0, ops: 100 });
+      } else c.io.byDisk.set('vda', { readBytes: 0, writeBytes: 512 * 2 ** 20, ops: 512 });
+    },
+    'victim',
+    'backup',
+  );
+
+describe('a session measure', function () {
+  it('numbers windows on from the given sequence and folds them into the session', function () {
+    const m = new SessionMeasure(1000, 0, 4, all);
+    m.add(contended(500));
+    const first = m.closeWindow(['victim'], 1000);
+    expect(first).to.include({ sequence: 5, startMs: 0, endMs: 1000 });
+    expect(first.window.get('victim')!.verdict).to.equal('High');
+    m.add(contended(0));
+    m.closeWindow(['victim'], 2000);
+    const summary = m.summary('victim');
+    expect(m.windowsReported).to.equal(2);
+    expect(summary.counters!.cpu.waitNs).to.equal(500e6);
+    expect(summary.lastWindow!.verdict).to.equal('None');
+    // 0.5 s of 2 s wanted-CPU spent waiting: 25% -> Medium over the session.
+    expect(summary.assessment.verdict).to.equal('Medium');
+    expect(summary.assessment.aggressors[0]!.ref).to.include({ name: 'etl' });
+  });
+
+  it('judges IO against the victim’s quietest window', function () {
+    const m = new SessionMeasure(1000, 0, 0, all);
+    m.add(ioTick(9)); // p99 below 512 µs: quiet
+    m.closeWindow(['victim'], 1000);
+    m.add(ioTick(15)); // p99 below 32 ms: 64x the baseline
+    const noisy = m.closeWindow(['victim'], 2000);
+    expect(noisy.window.get('victim')!.verdict).to.equal('High');
+    expect(noisy.window.get('victim')!.aggressors[0]!.ref).to.include({ name: 'backup' });
+    expect(m.summary('victim').baselineIoP99Ns).to.equal(512e3);
+  });
+
+  it('renders the session into an API pod report', function () {
+    const m = new SessionMeasure(1000, 0, 0, all);
+    m.add(contended(600));
+    m.closeWindow(['victim'], 1000);
+    const report = podReport(
+      { namespace: 'ns', name: 'victim', uid: 'victim', containers: ['app'] },
+      m.summary('victim'),
+      m.coveredWallNs,
+    );
+    expect(report).to.deep.include({
+      verdict: 'High',
+      containers: ['app'],
+      lastWindow: { verdict: 'High', score: 100 },
+    });
+    expect(report.metrics!.cpu).to.include({ runqWaitSeconds: 0.6, waitPercent: 60 });
+    expect(report.aggressors).to.deep.equal([
+      {
+        pod: { namespace: 'ns', name: 'etl', uid: 'etl' },
+        resource: 'cpu',
+        sharePercent: 100,
+        evidence: "ran on the victim's CPU for 600 ms of its 600 ms run-queue wait (100%)",
+      },
+    ]);
+  });
+
+  it('reports a victim that never ran as None with no figures', function () {
+    const m = new SessionMeasure(1000, 0, 0, all);
+    m.closeWindow(['idle'], 1000);
+    const report = podReport({ namespace: 'ns', name: 'idle', uid: 'idle', containers: [] }, m.summary('idle'), 1e9);
+    expect(report).to.deep.equal({
+      namespace: 'ns',
+      name: 'idle',
+      uid: 'idle',
+      verdict: 'None',
+      score: 0,
+      scores: {},
+      lastWindow: { verdict: 'None', score: 0 },
+    });
+  });
+});
