@@ -1,7 +1,7 @@
 // The pods bound to this node, by UID, as the pod informer reports them. A deleted pod's
 // identity is kept for a while: its cgroups' last counters (a container that lived
 // 100 ms) are read after the pod object is gone, and must still be reported by name.
-import type { V1Pod } from '@kubernetes/client-node';
+import { z } from 'zod';
 
 import { containerIdFromStatus } from '../cgroups/kubelet-path.js';
 
@@ -14,16 +14,27 @@ export interface PodIdentity {
   deletedAtMs: number | undefined;
 }
 
+/** The part of a Pod the agent reads, parsed at the edge. */
+export const podSchema = z.looseObject({
+  metadata: z.looseObject({ uid: z.string(), namespace: z.string(), name: z.string() }),
+  status: z
+    .looseObject({
+      initContainerStatuses: z
+        .array(z.looseObject({ name: z.string(), containerID: z.string().optional() }))
+        .optional(),
+      containerStatuses: z.array(z.looseObject({ name: z.string(), containerID: z.string().optional() })).optional(),
+    })
+    .optional(),
+});
+export type Pod = z.output<typeof podSchema>;
+
 export class PodIndex {
   private readonly pods = new Map<string, PodIdentity>();
 
   constructor(private readonly keepDeletedMs = 10 * 60_000) {}
 
-  upsert(pod: V1Pod): void {
-    const uid = pod.metadata?.uid;
-    const namespace = pod.metadata?.namespace;
-    const name = pod.metadata?.name;
-    if (!uid || !namespace || !name) return;
+  upsert(pod: Pod): void {
+    const { uid, namespace, name } = pod.metadata;
     const containers = new Map(this.pods.get(uid)?.containers);
     const statuses = [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])];
     for (const s of statuses) {

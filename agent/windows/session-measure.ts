@@ -37,21 +37,23 @@ export class SessionMeasure {
   private readonly lastWindow = new Map<string, Assessment>();
   private windowStartMs: number;
   private coveredMs = 0;
-  sequence: number;
+  /** Number of the last closed window (0 before the first). */
+  sequence = 0;
   windowsReported = 0;
 
   /**
-   * @param firstStartMs start of the first window this measure covers
-   * @param sequence number of the window that starts at firstStartMs, minus one
+   * Windows are numbered from 1 and aligned to `epochMs` (the NodeDiagnostic's creation):
+   * window n covers [epoch + (n-1)·interval, epoch + n·interval). Measurement starts at
+   * `firstStartMs`, possibly mid-window (an agent that started or restarted late), so
+   * window numbers keep their meaning across agent restarts.
    */
   constructor(
     readonly intervalMs: number,
+    readonly epochMs: number,
     readonly firstStartMs: number,
-    sequence: number,
     private readonly enabled: ReadonlySet<Resource>,
   ) {
     this.windowStartMs = firstStartMs;
-    this.sequence = sequence;
   }
 
   add(tick: ReadonlyMap<string, SubjectCounters>): void {
@@ -60,12 +62,21 @@ export class SessionMeasure {
 
   /** The end of the window in progress. */
   get windowEndMs(): number {
-    return this.windowStartMs + this.intervalMs;
+    return this.epochMs + this.windowNumber(this.windowStartMs) * this.intervalMs;
   }
 
-  /** Closes the window in progress (call at or after windowEndMs) and assesses it. */
+  get windowStartedMs(): number {
+    return this.windowStartMs;
+  }
+
+  private windowNumber(t: number): number {
+    return Math.floor((t - this.epochMs) / this.intervalMs) + 1;
+  }
+
+  /** Closes the window in progress at `endMs` (its end, or the deadline) and assesses it. */
   closeWindow(victimUids: readonly string[], endMs: number): ClosedWindow {
     const startMs = this.windowStartMs;
+    const sequence = this.windowNumber(startMs);
     const window = this.current;
     const wallNs = (endMs - startMs) * 1e6;
     const assessments = new Map<string, Assessment>();
@@ -88,9 +99,9 @@ export class SessionMeasure {
     this.current = new Map();
     this.coveredMs += endMs - startMs;
     this.windowStartMs = endMs;
-    this.sequence++;
+    this.sequence = sequence;
     this.windowsReported++;
-    return { sequence: this.sequence, startMs, endMs, window: assessments };
+    return { sequence, startMs, endMs, window: assessments };
   }
 
   /** The victim over every window reported so far. */

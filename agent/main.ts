@@ -1,0 +1,82 @@
+// crosstalk-agent: the node daemon. Idle (no probe attached) until a NodeDiagnostic names
+// its node; then it measures the victims there and writes the NodeDiagnostic's status.
+import { hostname } from 'node:os';
+
+import { Command, InvalidArgumentError, Option } from '@commander-js/extra-typings';
+
+import { systemClock } from '../operator/clock.js';
+import { KubeClient } from '../operator/kube/client.js';
+import { createLogger } from '../operator/log.js';
+import { boundAddress, startHttpServer } from '../operator/server.js';
+import { AgentMetrics } from './metrics.js';
+import { NodeAgent } from './node-agent.js';
+
+function hostPort(text: string): { host: string; port: number } {
+  const m = /^(.*):(\d+)$/.exec(text);
+  if (!m) throw new InvalidArgumentError(`"${text}" is not host:port (e.g. 0.0.0.0:9560, or 127.0.0.1:0 for any port)`);
+  return { host: m[1]!.replace(/^\[(.*)\]$/, '$1') || '0.0.0.0', port: Number(m[2]) };
+}
+
+const program = new Command()
+  .name('crosstalk-agent')
+  .description('Measures interference between the pods of one node for the crosstalk sessions that name it.')
+  .option('--kubeconfig <path>', 'kubeconfig file (default: $KUBECONFIG, ~/.kube/config, or in-cluster)')
+  .addOption(new Option('--node-name <name>', 'the node this agent serves').env('NODE_NAME').makeOptionMandatory())
+  .option('--instance <name>', 'this agent in status and logs', process.env.POD_NAME ?? `${hostname()}_${process.pid}`)
+  .addOption(
+    new Option('--cgroup-scope <segment>', "only cgroups whose path contains this segment are this node's (tests)").env(
+      'CROSSTALK_CGROUP_SCOPE',
+    ),
+  )
+  .addOption(
+    new Option('--http-address <host:port>', 'serve /healthz, /readyz and /metrics here (port 0: any free port)')
+      .argParser(hostPort)
+      .default({ host: '0.0.0.0', port: 9560 }, '0.0.0.0:9560'),
+  )
+  .addOption(
+    new Option('--log-level <level>', 'least severe level logged')
+      .choices(['error', 'warn', 'info', 'debug'] as const)
+      .default('info' as const),
+  );
+
+async function main(): Promise<void> {
+  const opts = program.parse().opts();
+  const log = createLogger(opts.logLevel);
+  const metrics = new AgentMetrics();
+  const agent = new NodeAgent({
+    nodeName: opts.nodeName,
+    instance: opts.instance,
+    client: KubeClient.load(opts.kubeconfig),
+    log,
+    clock: systemClock,
+    metrics,
+    ...(opts.cgroupScope ? { cgroupScope: opts.cgroupScope } : {}),
+  });
+  const server = await startHttpServer(
+    opts.httpAddress.host,
+    opts.httpAddress.port,
+    { notReady: () => agent.ready() },
+    metrics.registry,
+  );
+  log.info('agent started', { node: opts.nodeName, address: boundAddress(server), scope: opts.cgroupScope });
+  agent.start();
+
+  let exiting = false;
+  async function shutdown(why: string): Promise<void> {
+    if (exiting) return;
+    exiting = true;
+    log.info('shutting down', { reason: why });
+    await agent.stop();
+    server.close();
+    log.end();
+    await new Promise((r) => log.on('finish', r));
+    process.exit(0);
+  }
+  process.once('SIGTERM', () => void shutdown('SIGTERM'));
+  process.once('SIGINT', () => void shutdown('SIGINT'));
+}
+
+main().catch((err: unknown) => {
+  console.error(`crosstalk-agent: ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(1);
+});

@@ -1,0 +1,371 @@
+// The node agent: watches the NodeDiagnostics naming this node and the pods bound to it,
+// keeps the kernel probes attached exactly while some session needs the node, turns each
+// probe read into per-pod counters, closes windows on time and writes every session's
+// status back with server-side apply.
+import {
+  nodeDiagnosticSchema,
+  nodeDiagnosticKind,
+  apiVersion,
+  type NodeDiagnostic,
+  type ProbeHealth,
+  type SlowEvent,
+} from '../crds/index.js';
+import type { Clock, Timer } from '../operator/clock.js';
+import type { KubeClient } from '../operator/kube/client.js';
+import { Informer } from '../operator/kube/informer.js';
+import { paths } from '../operator/kube/paths.js';
+import type { Logger } from '../operator/log.js';
+import { readCgroupMounts, type CgroupMounts, type Hierarchy } from './cgroups/mounts.js';
+import { CgroupRegistry, readHierarchyIds } from './cgroups/registry.js';
+import { diskNamer } from './disks.js';
+import { PodIndex, podSchema, type Pod } from './kube/pod-index.js';
+import { addAll, type SubjectCounters } from './measure/counters.js';
+import { FileSampler } from './measure/file-sampler.js';
+import { foldWindow, type ResolveSubject } from './measure/fold.js';
+import { subjectResolver } from './measure/subjects.js';
+import type { AgentMetrics } from './metrics.js';
+import { mergeSettings, ProbeHost } from './probe-host.js';
+import type { CgroupRef, ProbeEvent, ProbeStatus, ProbeWindow } from './probes/index.js';
+import { formatBytes } from './report/format.js';
+import { SessionRunner } from './session-runner.js';
+
+export const fieldManager = 'crosstalk-agent';
+
+export interface NodeAgentOptions {
+  readonly nodeName: string;
+  readonly instance: string;
+  readonly client: KubeClient;
+  readonly log: Logger;
+  readonly clock: Clock;
+  readonly metrics: AgentMetrics;
+  /** Only cgroups whose path contains this segment are this node's (tests run several). */
+  readonly cgroupScope?: string;
+  readonly tickMs?: number;
+  readonly eventPollMs?: number;
+  readonly probeHost?: ProbeHost;
+}
+
+export class NodeAgent {
+  private readonly mounts: CgroupMounts = readCgroupMounts();
+  private readonly hierarchies = readHierarchyIds();
+  private readonly hierarchyIds = new Map<Hierarchy, number>([...this.hierarchies].map(([id, h]) => [h, id]));
+  private readonly registry: CgroupRegistry;
+  private readonly pods = new PodIndex();
+  private readonly resolve: ResolveSubject;
+  private readonly files: FileSampler;
+  private readonly nameDisk = diskNamer();
+  private readonly probes: ProbeHost;
+  private readonly runners = new Map<string, SessionRunner>();
+  /** Container ids seen per victim pod UID (short-lived ones included). */
+  private readonly containersSeen = new Map<string, Set<string>>();
+  /** Kernel-side losses per probe since the probes were attached. */
+  private readonly losses = new Map<string, { lostEvents: number; mapOverflows: number }>();
+  private readonly dirty = new Set<string>();
+  private readonly ndInformer: Informer<NodeDiagnostic>;
+  private readonly podInformer: Informer<Pod>;
+  private tickTimer: Timer | undefined;
+  private eventTimer: Timer | undefined;
+  private ticking = false;
+  private stopped = false;
+
+  constructor(private readonly o: NodeAgentOptions) {
+    this.registry = new CgroupRegistry(o.cgroupScope);
+    this.resolve = subjectResolver(this.registry, this.pods, this.hierarchies);
+    this.files = new FileSampler(this.mounts, this.registry, this.pods);
+    this.probes = o.probeHost ?? new ProbeHost(o.log);
+    const common = { client: o.client, clock: o.clock, log: o.log, relistMs: 5 * 60_000 };
+    const selector = `spec.nodeName=${o.nodeName}`;
+    this.ndInformer = new Informer<NodeDiagnostic>({
+      ...common,
+      name: 'nodediagnostics',
+      path: paths.nodeDiagnostics(),
+      fieldSelector: selector,
+      parse: (raw) => nodeDiagnosticSchema.parse(raw),
+      key: (nd) => `${nd.metadata.namespace ?? ''}/${nd.metadata.name}`,
+      handlers: { onChange: (nd) => this.onNodeDiagnostic(nd), onDelete: (nd) => this.onNodeDiagnosticDeleted(nd) },
+    });
+    this.podInformer = new Informer<Pod>({
+      ...common,
+      name: 'pods',
+      path: paths.pods(),
+      fieldSelector: selector,
+      parse: (raw) => podSchema.parse(raw),
+      key: (pod) => pod.metadata.uid,
+      handlers: {
+        onChange: (pod) => this.pods.upsert(pod),
+        onDelete: (pod) => this.pods.markDeleted(pod.metadata.uid, this.o.clock.now()),
+      },
+    });
+  }
+
+  start(): void {
+    // Cgroups older than the agent; the lifecycle probe reports the ones created later.
+    this.registry.scan(this.mounts, [...this.hierarchyIds.keys()]);
+    this.podInformer.start();
+    this.ndInformer.start();
+    this.scheduleTick();
+    this.scheduleEventPoll();
+  }
+
+  ready(): string[] {
+    const reasons: string[] = [];
+    if (!this.podInformer.hasSynced()) reasons.push('pods not listed yet');
+    if (!this.ndInformer.hasSynced()) reasons.push('nodediagnostics not listed yet');
+    return reasons;
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.tickTimer?.cancel();
+    this.eventTimer?.cancel();
+    this.probes.close();
+    await Promise.all([this.ndInformer.stop(), this.podInformer.stop()]);
+  }
+
+  private onNodeDiagnostic(nd: NodeDiagnostic): void {
+    const key = `${nd.metadata.namespace ?? ''}/${nd.metadata.name}`;
+    const now = this.o.clock.now();
+    const runner = this.runners.get(key);
+    if (runner) {
+      if (runner.nd.metadata.generation === nd.metadata.generation) return; // our own status write
+      runner.update(nd, now);
+    } else {
+      this.runners.set(key, new SessionRunner(nd, now));
+      this.o.log.info('session started on this node', {
+        nodeDiagnostic: { name: nd.metadata.name, namespace: nd.metadata.namespace },
+      });
+    }
+    this.reconcileProbes();
+    this.dirty.add(key);
+  }
+
+  private onNodeDiagnosticDeleted(nd: NodeDiagnostic): void {
+    const key = `${nd.metadata.namespace ?? ''}/${nd.metadata.name}`;
+    const runner = this.runners.get(key);
+    if (!runner) return;
+    this.runners.delete(key);
+    this.dirty.delete(key);
+    for (const t of runner.nd.spec.targets) if (!this.isVictim(t.uid)) this.o.metrics.forgetVictim(t.namespace, t.name);
+    this.reconcileProbes();
+  }
+
+  private activeRunners(): SessionRunner[] {
+    return [...this.runners.values()].filter((r) => !r.stopped);
+  }
+
+  private isVictim(uid: string): boolean {
+    return this.activeRunners().some((r) => r.victimUids().includes(uid));
+  }
+
+  private reconcileProbes(): void {
+    const settings = mergeSettings(this.activeRunners().map((r) => r.nd.spec));
+    if (this.probes.ensure(settings, this.targets())) this.losses.clear();
+    this.o.metrics.probesAttached.set(this.probes.active ? 1 : 0);
+    if (!settings) this.losses.clear();
+  }
+
+  /** Every cgroup of every victim pod, in each probe's hierarchy. */
+  private targets(): CgroupRef[] {
+    const refs: CgroupRef[] = [];
+    for (const entry of this.registry.all()) {
+      if (!entry.kubelet || entry.diedAtMs !== undefined || !this.isVictim(entry.kubelet.podUid)) continue;
+      const hierarchyId = this.hierarchyIds.get(entry.hierarchy);
+      if (hierarchyId !== undefined) refs.push({ hierarchyId, id: entry.id });
+    }
+    return refs;
+  }
+
+  private scheduleEventPoll(): void {
+    if (this.stopped) return;
+    this.eventTimer = this.o.clock.setTimer(() => {
+      this.pollEvents();
+      this.scheduleEventPoll();
+    }, this.o.eventPollMs ?? 100);
+  }
+
+  private pollEvents(): void {
+    const session = this.probes.active;
+    if (!session) return;
+    let targetsChanged = false;
+    for (const event of session.drainEvents()) targetsChanged = this.onProbeEvent(event) || targetsChanged;
+    if (targetsChanged) session.setTargets(this.targets());
+  }
+
+  /** Returns true when the event added a cgroup of a victim (targets must grow at once:
+   * a container may live only 100 ms). */
+  private onProbeEvent(event: ProbeEvent): boolean {
+    if (event.type === 'cgroup') {
+      const hierarchy = this.hierarchies.get(event.cgroup.hierarchyId);
+      if (!hierarchy) return false;
+      if (event.kind === 'rmdir') {
+        this.registry.markDead(hierarchy, event.cgroup.id, this.o.clock.now());
+        return false;
+      }
+      const entry = this.registry.add(hierarchy, event.cgroup.id, event.path);
+      const container = entry.kubelet?.container;
+      if (!entry.kubelet) return false;
+      if (container) {
+        let seen = this.containersSeen.get(entry.kubelet.podUid);
+        if (!seen) this.containersSeen.set(entry.kubelet.podUid, (seen = new Set()));
+        seen.add(container.id);
+      }
+      return this.isVictim(entry.kubelet.podUid);
+    }
+    const subject = this.resolve(event.cgroup.hierarchyId, event.cgroup.id);
+    if (subject.ref.kind !== 'Pod') return false;
+    const { namespace, name, uid } = subject.ref;
+    const slow: SlowEvent =
+      event.type === 'slow-io'
+        ? {
+            time: event.time.toISOString(),
+            probe: 'io',
+            namespace,
+            pod: name,
+            latencyMs: event.totalNs / 1e6,
+            detail: `${event.flags} ${formatBytes(event.bytes)} at sector ${event.sector} on ${this.nameDisk(event.device)} by ${event.comm} (${event.pid})`,
+            ...(event.stack ? { stack: event.stack.slice(0, 8).map((f) => f.slice(0, 96)) } : {}),
+          }
+        : {
+            time: event.time.toISOString(),
+            probe: 'memory',
+            namespace,
+            pod: name,
+            latencyMs: event.latencyNs / 1e6,
+            detail: `${event.kind} reclaim of ${event.pages} pages by ${event.comm} (${event.tid})`,
+            ...(event.stack ? { stack: event.stack.slice(0, 8).map((f) => f.slice(0, 96)) } : {}),
+          };
+    for (const runner of this.activeRunners()) if (runner.victimUids().includes(uid)) runner.recordEvent(slow);
+    return false;
+  }
+
+  private scheduleTick(): void {
+    if (this.stopped) return;
+    const tickMs = this.o.tickMs ?? 1000;
+    this.tickTimer = this.o.clock.setTimer(() => {
+      void this.tick().finally(() => this.scheduleTick());
+    }, tickMs);
+  }
+
+  private async tick(): Promise<void> {
+    if (this.ticking) return;
+    this.ticking = true;
+    const end = this.o.metrics.tickSeconds.startTimer();
+    try {
+      const now = this.o.clock.now();
+      const session = this.probes.active;
+      if (session) {
+        this.pollEvents(); // new cgroups first, so this read resolves them
+        const window = await session.read();
+        this.countLosses(window);
+        const tick = foldWindow(window, this.resolve, this.nameDisk);
+        addAll(tick, this.files.sample());
+        this.feed(tick);
+        // Their final counters were in this read: dead cgroups can go.
+        this.registry.forgetDead(now);
+        this.o.metrics.ticks.inc();
+      }
+      for (const runner of this.runners.values()) {
+        if (!runner.stopped && now >= runner.closesAtMs) {
+          runner.closeWindow(now);
+          this.dirty.add(runner.key);
+          if (runner.stopped) this.reconcileProbes();
+        }
+      }
+      this.pods.prune(now);
+      this.o.metrics.cgroups.set(this.registry.size);
+      await this.writeStatuses();
+    } catch (err) {
+      this.o.log.error('tick failed', { err });
+    } finally {
+      end();
+      this.ticking = false;
+    }
+  }
+
+  private feed(tick: ReadonlyMap<string, SubjectCounters>): void {
+    for (const runner of this.activeRunners()) runner.add(tick);
+  }
+
+  private countLosses(window: ProbeWindow): void {
+    for (const h of window.health) {
+      const l = this.losses.get(h.probe) ?? { lostEvents: 0, mapOverflows: 0 };
+      l.lostEvents += h.eventsDropped + h.queueDropped + h.readErrors;
+      l.mapOverflows += h.mapFull;
+      this.losses.set(h.probe, l);
+    }
+  }
+
+  private probeHealth(runner: SessionRunner): ProbeHealth[] {
+    const status = new Map<string, ProbeStatus>((this.probes.active?.status() ?? []).map((s) => [s.probe, s]));
+    const spec = runner.nd.spec.probes;
+    const health: ProbeHealth[] = [];
+    for (const name of ['cpu', 'io', 'memory', 'cache'] as const) {
+      const losses = this.losses.get(name) ?? { lostEvents: 0, mapOverflows: 0 };
+      if (!spec[name].enabled) {
+        health.push({ name, state: 'Disabled', lostEvents: 0, mapOverflows: 0 });
+        continue;
+      }
+      const s = status.get(name);
+      const lossy = losses.lostEvents + losses.mapOverflows > 0;
+      if (s?.state === 'active') {
+        health.push({
+          name,
+          state: lossy ? 'Degraded' : 'Active',
+          ...(lossy ? { reason: `${losses.lostEvents} events lost, ${losses.mapOverflows} kernel map overflows` } : {}),
+          ...losses,
+        });
+      } else {
+        const reason = s?.reason ?? this.probes.failure ?? 'probe not loaded';
+        health.push({ name, state: 'Unsupported', reason: reason.slice(0, 256), ...losses });
+      }
+    }
+    if (spec.psi.enabled) {
+      const v2 = this.mounts.unifiedControllers.includes('cpu');
+      health.push({
+        name: 'psi',
+        state: v2 ? 'Active' : 'Unsupported',
+        ...(v2
+          ? {}
+          : { reason: 'no per-cgroup pressure files: the cpu, io and memory controllers are not on cgroup v2 here' }),
+        lostEvents: 0,
+        mapOverflows: 0,
+      });
+    } else health.push({ name: 'psi', state: 'Disabled', lostEvents: 0, mapOverflows: 0 });
+    return health;
+  }
+
+  private async writeStatuses(): Promise<void> {
+    for (const key of [...this.dirty]) {
+      const runner = this.runners.get(key);
+      this.dirty.delete(key);
+      if (!runner) continue;
+      const status = runner.status({
+        instance: this.o.instance,
+        probes: this.probeHealth(runner),
+        failure: this.probes.failure,
+        victim: (uid) => this.victimIdentity(uid),
+      });
+      for (const pod of status.pods ?? []) this.o.metrics.recordVictim(pod);
+      const { name, namespace } = runner.nd.metadata;
+      try {
+        await this.o.client.apply(
+          paths.nodeDiagnostics(namespace, name, 'status'),
+          { apiVersion, kind: nodeDiagnosticKind, metadata: { name, namespace }, status },
+          fieldManager,
+        );
+        this.o.metrics.statusWrites.inc({ result: 'ok' });
+      } catch (err) {
+        this.o.metrics.statusWrites.inc({ result: 'error' });
+        this.o.log.warn('status write failed; retrying next tick', { err, nodeDiagnostic: { name, namespace } });
+        this.dirty.add(key);
+      }
+    }
+  }
+
+  private victimIdentity(uid: string) {
+    const pod = this.pods.get(uid);
+    if (!pod) return undefined;
+    const containers = [...(this.containersSeen.get(uid) ?? [])].map((id) => pod.containers.get(id) ?? id.slice(0, 12));
+    return { namespace: pod.namespace, name: pod.name, uid, containers: [...new Set(containers)].sort() };
+  }
+}

@@ -1,0 +1,97 @@
+// Owns the kernel probes on this node: nothing is loaded while no session needs this node
+// (zero overhead when idle); the union of what the active sessions ask for is loaded, and
+// reloaded only when that union changes; everything is detached when the last one ends.
+import { parseDuration, type NodeDiagnosticSpec } from '../crds/index.js';
+import type { Logger } from '../operator/log.js';
+import { ProbeError, ProbeSession, type CgroupRef, type ProbeName, type ProbeOptions } from './probes/index.js';
+
+export interface ProbeSettings {
+  readonly probes: readonly ProbeName[];
+  readonly ioSlowNs: number;
+  readonly reclaimSlowNs: number;
+  readonly captureStacks: boolean;
+}
+
+/** What the sessions on this node need from the kernel, merged: every probe any of them
+ * enables, the lowest slow-event thresholds, stacks if any asks. */
+export function mergeSettings(specs: readonly NodeDiagnosticSpec[]): ProbeSettings | undefined {
+  const probes = new Set<ProbeName>();
+  let ioSlowNs = Infinity;
+  let reclaimSlowNs = Infinity;
+  let captureStacks = false;
+  for (const spec of specs) {
+    if (spec.probes.cpu.enabled) probes.add('cpu');
+    if (spec.probes.io.enabled) {
+      probes.add('io');
+      ioSlowNs = Math.min(ioSlowNs, parseDuration(spec.probes.io.latencyThreshold) * 1e6);
+    }
+    if (spec.probes.memory.enabled) {
+      probes.add('memory');
+      reclaimSlowNs = Math.min(reclaimSlowNs, parseDuration(spec.probes.memory.reclaimThreshold) * 1e6);
+    }
+    if (spec.probes.cache.enabled) probes.add('cache');
+    captureStacks ||= spec.captureStacks;
+  }
+  // psi alone needs no kernel probe, but cgroup lifecycle (loaded with any probe) does the
+  // pod bookkeeping: keep cpu's cheap on-CPU accounting as the minimum.
+  if (specs.length === 0) return undefined;
+  if (probes.size === 0) probes.add('cpu');
+  const round = (ns: number) => (Number.isFinite(ns) ? Math.round(ns) : 10_000_000);
+  return {
+    probes: [...probes].sort(),
+    ioSlowNs: round(ioSlowNs),
+    reclaimSlowNs: round(reclaimSlowNs),
+    captureStacks,
+  };
+}
+
+export class ProbeHost {
+  private session: ProbeSession | undefined;
+  private settings: ProbeSettings | undefined;
+  /** Why the probes could not be loaded at all, for every session's status. */
+  failure: string | undefined;
+
+  constructor(
+    private readonly log: Logger,
+    private readonly open: (options: ProbeOptions) => ProbeSession = (o) => ProbeSession.open(o),
+  ) {}
+
+  get active(): ProbeSession | undefined {
+    return this.session;
+  }
+
+  /** Loads, reloads or unloads to match `wanted`. Returns true when a new session started.
+   * A load that failed is not retried for the same settings: the failure is reported in
+   * every session's status, and retrying a kernel refusal every tick would only spin. */
+  ensure(wanted: ProbeSettings | undefined, targets: readonly CgroupRef[]): boolean {
+    if (sameSettings(wanted, this.settings)) return false;
+    this.close();
+    this.settings = wanted;
+    if (!wanted) return false;
+    try {
+      const session = this.open({ ...wanted, probes: [...wanted.probes] });
+      session.setTargets(targets);
+      session.attach();
+      this.session = session;
+      this.failure = undefined;
+      this.log.info('probes attached', { probes: wanted.probes, status: session.status() });
+      return true;
+    } catch (err) {
+      if (!(err instanceof ProbeError)) throw err;
+      this.failure = err.message;
+      this.log.error('probes could not be loaded', { err });
+      return false;
+    }
+  }
+
+  close(): void {
+    if (this.session) this.log.info('probes detached');
+    this.session?.close();
+    this.session = undefined;
+    this.settings = undefined;
+  }
+}
+
+function sameSettings(a: ProbeSettings | undefined, b: ProbeSettings | undefined): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}

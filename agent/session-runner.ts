@@ -1,0 +1,132 @@
+// One NodeDiagnostic on this node: its windows, its victims' reports, its slow events, and
+// the status the agent writes back. The node agent feeds it ticks; it never does I/O.
+import {
+  parseDuration,
+  type NodeDiagnostic,
+  type NodeDiagnosticStatus,
+  type ProbeHealth,
+  type SlowEvent,
+} from '../crds/index.js';
+import type { SubjectCounters } from './measure/counters.js';
+import { podReport, type VictimIdentity } from './report/pod-report.js';
+import type { Resource } from './report/thresholds.js';
+import { SessionMeasure } from './windows/session-measure.js';
+
+export interface StatusContext {
+  readonly instance: string;
+  readonly probes: readonly ProbeHealth[];
+  /** Set when the probes could not be loaded at all. */
+  readonly failure: string | undefined;
+  /** The victim as the pod informer knows it, with the containers seen so far. */
+  victim(uid: string): VictimIdentity | undefined;
+}
+
+export class SessionRunner {
+  private measure: SessionMeasure;
+  private events: SlowEvent[] = [];
+  private eventsDropped = 0;
+  private lastWindow: { start: number; end: number } | undefined;
+
+  constructor(
+    public nd: NodeDiagnostic,
+    nowMs: number,
+  ) {
+    this.measure = newMeasure(nd, nowMs);
+  }
+
+  get key(): string {
+    return `${this.nd.metadata.namespace ?? ''}/${this.nd.metadata.name}`;
+  }
+
+  get deadlineMs(): number | undefined {
+    return this.nd.spec.deadline ? Date.parse(this.nd.spec.deadline) : undefined;
+  }
+
+  /** Measurement over: the deadline passed and the last window was reported. */
+  get stopped(): boolean {
+    const deadline = this.deadlineMs;
+    return deadline !== undefined && this.lastWindow !== undefined && this.lastWindow.end >= deadline;
+  }
+
+  victimUids(): string[] {
+    return this.nd.spec.targets.map((t) => t.uid);
+  }
+
+  /** A new spec: a new interval or probe set starts a fresh measure; targets just change. */
+  update(nd: NodeDiagnostic, nowMs: number): void {
+    const old = this.nd.spec;
+    this.nd = nd;
+    if (old.interval !== nd.spec.interval || JSON.stringify(old.probes) !== JSON.stringify(nd.spec.probes)) {
+      this.measure = newMeasure(nd, nowMs);
+    }
+  }
+
+  add(tick: ReadonlyMap<string, SubjectCounters>): void {
+    if (!this.stopped) this.measure.add(tick);
+  }
+
+  /** When the window in progress must be closed: its end, or the deadline if sooner. */
+  get closesAtMs(): number {
+    const deadline = this.deadlineMs;
+    return deadline === undefined ? this.measure.windowEndMs : Math.min(deadline, this.measure.windowEndMs);
+  }
+
+  /** Closes the window in progress (at its end, or at the deadline). */
+  closeWindow(nowMs: number): void {
+    const end = Math.min(nowMs, this.deadlineMs ?? Infinity);
+    const closed = this.measure.closeWindow(this.victimUids(), Math.max(end, this.measure.windowStartedMs));
+    this.lastWindow = { start: closed.startMs, end: closed.endMs };
+  }
+
+  recordEvent(event: SlowEvent): void {
+    const max = this.nd.spec.maxEvents;
+    if (max === 0) {
+      this.eventsDropped++;
+      return;
+    }
+    this.events.push(event);
+    if (this.events.length > max) {
+      this.events.splice(0, this.events.length - max);
+      this.eventsDropped++;
+    }
+  }
+
+  status(ctx: StatusContext): NodeDiagnosticStatus {
+    const m = this.measure;
+    const base: NodeDiagnosticStatus = {
+      observedGeneration: this.nd.metadata.generation ?? 0,
+      phase: ctx.failure ? 'Failed' : this.stopped ? 'Stopped' : 'Measuring',
+      ...(ctx.failure ? { message: ctx.failure } : {}),
+      agent: { instance: ctx.instance },
+      backend: 'ebpf',
+      probes: [...ctx.probes],
+    };
+    if (!this.lastWindow) return base;
+    const pods = this.nd.spec.targets.map((t) => {
+      const identity = ctx.victim(t.uid) ?? { ...t, containers: [] };
+      return podReport(identity, m.summary(t.uid), m.coveredWallNs);
+    });
+    return {
+      ...base,
+      window: {
+        intervalSeconds: m.intervalMs / 1000,
+        sequence: m.sequence,
+        windowsReported: m.windowsReported,
+        firstStart: new Date(m.firstStartMs).toISOString(),
+        start: new Date(this.lastWindow.start).toISOString(),
+        end: new Date(this.lastWindow.end).toISOString(),
+      },
+      pods,
+      events: [...this.events],
+      eventsDropped: this.eventsDropped,
+    };
+  }
+}
+
+function newMeasure(nd: NodeDiagnostic, nowMs: number): SessionMeasure {
+  const epoch = Date.parse(nd.metadata.creationTimestamp ?? '') || nowMs;
+  const enabled = new Set<Resource>(
+    (['cpu', 'io', 'memory', 'cache'] as const).filter((r) => nd.spec.probes[r].enabled),
+  );
+  return new SessionMeasure(parseDuration(nd.spec.interval), epoch, nowMs, enabled);
+}
