@@ -46,8 +46,9 @@ const ioTick = (latencySlot: number) =>
   );
 
 describe('a session measure', function () {
-  it('numbers windows on from the given sequence and folds them into the session', function () {
-    const m = new SessionMeasure(1000, 0, 4, all);
+  it('numbers windows by time from the epoch and folds them into the session', function () {
+    const m = new SessionMeasure(1000, -4000, 0, all);
+    expect(m.windowEndMs).to.equal(1000);
     m.add(contended(500));
     const first = m.closeWindow(['victim'], 1000);
     expect(first).to.include({ sequence: 5, startMs: 0, endMs: 1000 });
@@ -56,11 +57,22 @@ describe('a session measure', function () {
     m.closeWindow(['victim'], 2000);
     const summary = m.summary('victim');
     expect(m.windowsReported).to.equal(2);
+    expect(m.sequence).to.equal(6);
     expect(summary.counters!.cpu.waitNs).to.equal(500e6);
     expect(summary.lastWindow!.verdict).to.equal('None');
     // 0.5 s of 2 s wanted-CPU spent waiting: 25% -> Medium over the session.
     expect(summary.assessment.verdict).to.equal('Medium');
     expect(summary.assessment.aggressors[0]!.ref).to.include({ name: 'etl' });
+  });
+
+  it('starts late mid-window and skips the windows it missed', function () {
+    const m = new SessionMeasure(1000, 0, 2500, all);
+    expect(m.windowEndMs).to.equal(3000);
+    expect(m.closeWindow(['victim'], 3000).sequence).to.equal(3);
+    // Stalled past a boundary: the window ending at 5200 is number 4 and covers 3000-5200.
+    expect(m.closeWindow(['victim'], 5200)).to.include({ sequence: 4, startMs: 3000 });
+    expect(m.windowEndMs).to.equal(6000);
+    expect(m.windowsReported).to.equal(2);
   });
 
   it('judges IO against the victim’s quietest window', function () {
