@@ -29,6 +29,11 @@ const program = new Command()
     ),
   )
   .addOption(
+    new Option('--state-dir <dir>', 'restart state (keep it across agent restarts: a hostPath in the DaemonSet)')
+      .env('CROSSTALK_STATE_DIR')
+      .default('/var/lib/crosstalk/agent'),
+  )
+  .addOption(
     new Option('--http-address <host:port>', 'serve /healthz, /readyz and /metrics here (port 0: any free port)')
       .argParser(hostPort)
       .default({ host: '0.0.0.0', port: 9560 }, '0.0.0.0:9560'),
@@ -50,6 +55,7 @@ async function main(): Promise<void> {
     log,
     clock: systemClock,
     metrics,
+    stateDir: opts.stateDir,
     ...(opts.cgroupScope ? { cgroupScope: opts.cgroupScope } : {}),
   });
   const server = await startHttpServer(

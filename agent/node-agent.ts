@@ -28,6 +28,7 @@ import { mergeSettings, ProbeHost } from './probe-host.js';
 import type { CgroupRef, ProbeEvent, ProbeStatus, ProbeWindow } from './probes/index.js';
 import { formatBytes } from './report/format.js';
 import { SessionRunner } from './session-runner.js';
+import { StateStore } from './state-store.js';
 
 export const fieldManager = 'crosstalk-agent';
 
@@ -40,6 +41,8 @@ export interface NodeAgentOptions {
   readonly metrics: AgentMetrics;
   /** Only cgroups whose path contains this segment are this node's (tests run several). */
   readonly cgroupScope?: string;
+  /** Where restart state is kept (survives the agent process). */
+  readonly stateDir: string;
   readonly tickMs?: number;
   readonly eventPollMs?: number;
   readonly probeHost?: ProbeHost;
@@ -55,6 +58,7 @@ export class NodeAgent {
   private readonly files: FileSampler;
   private readonly nameDisk = diskNamer();
   private readonly probes: ProbeHost;
+  private readonly state: StateStore;
   private readonly runners = new Map<string, SessionRunner>();
   /** Container ids seen per victim pod UID (short-lived ones included). */
   private readonly containersSeen = new Map<string, Set<string>>();
@@ -73,6 +77,7 @@ export class NodeAgent {
     this.resolve = subjectResolver(this.registry, this.pods, this.hierarchies);
     this.files = new FileSampler(this.mounts, this.registry, this.pods);
     this.probes = o.probeHost ?? new ProbeHost(o.log);
+    this.state = new StateStore(o.stateDir, o.log);
     const common = { client: o.client, clock: o.clock, log: o.log, relistMs: 5 * 60_000 };
     const selector = `spec.nodeName=${o.nodeName}`;
     this.ndInformer = new Informer<NodeDiagnostic>({
@@ -145,6 +150,7 @@ export class NodeAgent {
     if (!runner) return;
     this.runners.delete(key);
     this.dirty.delete(key);
+    if (nd.metadata.uid) this.state.remove(nd.metadata.uid);
     for (const t of runner.nd.spec.targets) if (!this.isVictim(t.uid)) this.o.metrics.forgetVictim(t.namespace, t.name);
     this.reconcileProbes();
   }
@@ -354,6 +360,8 @@ export class NodeAgent {
           fieldManager,
         );
         this.o.metrics.statusWrites.inc({ result: 'ok' });
+        // Saved after the write: a crash in between loses that window's figures, never counts them twice.
+        if (runner.nd.metadata.uid) this.state.save(runner.nd.metadata.uid, runner.snapshot());
       } catch (err) {
         this.o.metrics.statusWrites.inc({ result: 'error' });
         this.o.log.warn('status write failed; retrying next tick', { err, nodeDiagnostic: { name, namespace } });

@@ -1,7 +1,10 @@
 // One NodeDiagnostic on this node: its windows, its victims' reports, its slow events, and
 // the status the agent writes back. The node agent feeds it ticks; it never does I/O.
+import { z } from 'zod';
+
 import {
   parseDuration,
+  slowEventSchema,
   type NodeDiagnostic,
   type NodeDiagnosticStatus,
   type ProbeHealth,
@@ -10,7 +13,17 @@ import {
 import type { SubjectCounters } from './measure/counters.js';
 import { podReport, type VictimIdentity } from './report/pod-report.js';
 import type { Resource } from './report/thresholds.js';
-import { SessionMeasure } from './windows/session-measure.js';
+import { measureSnapshotJson, SessionMeasure } from './windows/session-measure.js';
+
+/** What an agent restart must not lose, saved after every status write. */
+export const runnerSnapshotJson = z.object({
+  nodeDiagnosticUid: z.string(),
+  measure: measureSnapshotJson,
+  lastWindow: z.object({ start: z.number(), end: z.number() }).optional(),
+  events: z.array(slowEventSchema),
+  eventsDropped: z.int().nonnegative(),
+});
+export type RunnerSnapshot = z.output<typeof runnerSnapshotJson>;
 
 export interface StatusContext {
   readonly instance: string;
@@ -26,12 +39,36 @@ export class SessionRunner {
   private events: SlowEvent[] = [];
   private eventsDropped = 0;
   private lastWindow: { start: number; end: number } | undefined;
+  /** Whether this runner continues a session measured before an agent restart. */
+  readonly restored: boolean = false;
 
+  /** Starts measuring `nd`, continuing `saved` (the state before an agent restart) when it
+   * belongs to the same object and the same interval and probes. */
   constructor(
     public nd: NodeDiagnostic,
     nowMs: number,
+    saved?: RunnerSnapshot,
   ) {
-    this.measure = newMeasure(nd, nowMs);
+    const fresh = newMeasure(nd, nowMs);
+    if (saved && saved.nodeDiagnosticUid === nd.metadata.uid && saved.measure.intervalMs === fresh.intervalMs) {
+      this.measure = SessionMeasure.restore(saved.measure, enabledResources(nd), nowMs);
+      this.lastWindow = saved.lastWindow;
+      this.events = [...saved.events];
+      this.eventsDropped = saved.eventsDropped;
+      this.restored = true;
+    } else {
+      this.measure = fresh;
+    }
+  }
+
+  snapshot(): RunnerSnapshot {
+    return {
+      nodeDiagnosticUid: this.nd.metadata.uid ?? '',
+      measure: this.measure.snapshot(),
+      ...(this.lastWindow ? { lastWindow: this.lastWindow } : {}),
+      events: [...this.events],
+      eventsDropped: this.eventsDropped,
+    };
   }
 
   get key(): string {
@@ -123,10 +160,11 @@ export class SessionRunner {
   }
 }
 
+function enabledResources(nd: NodeDiagnostic): Set<Resource> {
+  return new Set((['cpu', 'io', 'memory', 'cache'] as const).filter((r) => nd.spec.probes[r].enabled));
+}
+
 function newMeasure(nd: NodeDiagnostic, nowMs: number): SessionMeasure {
   const epoch = Date.parse(nd.metadata.creationTimestamp ?? '') || nowMs;
-  const enabled = new Set<Resource>(
-    (['cpu', 'io', 'memory', 'cache'] as const).filter((r) => nd.spec.probes[r].enabled),
-  );
-  return new SessionMeasure(parseDuration(nd.spec.interval), epoch, nowMs, enabled);
+  return new SessionMeasure(parseDuration(nd.spec.interval), epoch, nowMs, enabledResources(nd));
 }

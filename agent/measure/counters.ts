@@ -1,6 +1,8 @@
 // What one subject (a pod, or a cgroup no pod owns) did over a span of time, summed from
 // the probes' windows: the unit the agent accumulates into reporting windows and into the
 // session so far. Pure data plus the arithmetic to add spans together.
+import { z } from 'zod';
+
 import type { SubjectRef } from '../report/assess.js';
 
 export interface ReclaimCounters {
@@ -120,4 +122,60 @@ export function addAll(into: Map<string, SubjectCounters>, from: ReadonlyMap<str
       into.set(key, copy);
     }
   }
+}
+
+const reclaimJson = z.object({ stallNs: z.number(), count: z.number(), pages: z.number() });
+const psiPairJson = z.object({ someUs: z.number(), fullUs: z.number() });
+const refJson = z.union([
+  z.object({ kind: z.literal('Pod'), namespace: z.string(), name: z.string(), uid: z.string() }),
+  z.object({ kind: z.literal('Cgroup'), path: z.string() }),
+]);
+
+/** SubjectCounters as JSON (maps as entry lists), for the agent's restart state. */
+export const countersJson = z.object({
+  ref: refJson,
+  cpu: z.object({
+    oncpuNs: z.number(),
+    involuntary: z.number(),
+    waitNs: z.number(),
+    waits: z.number(),
+    unattributedNs: z.number(),
+    waitHistogram: z.array(z.number()),
+    waitBy: z.array(z.tuple([z.string(), z.number()])),
+  }),
+  io: z.object({
+    byDisk: z.array(
+      z.tuple([z.string(), z.object({ readBytes: z.number(), writeBytes: z.number(), ops: z.number() })]),
+    ),
+    completed: z.number(),
+    latencyHistogram: z.array(z.number()),
+  }),
+  memory: z.object({ direct: reclaimJson, memcg: reclaimJson }),
+  cache: z.object({ cycles: z.number(), instructions: z.number(), llcReferences: z.number(), llcMisses: z.number() }),
+  files: z.object({ throttledNs: z.number(), memoryGrowthBytes: z.number(), memoryLimitHits: z.number() }),
+  psi: z.object({ cpu: psiPairJson, io: psiPairJson, memory: psiPairJson }).optional(),
+});
+export type CountersJson = z.output<typeof countersJson>;
+
+export function countersToJson(c: SubjectCounters): CountersJson {
+  return {
+    ...c,
+    cpu: { ...c.cpu, waitHistogram: dense(c.cpu.waitHistogram), waitBy: [...c.cpu.waitBy] },
+    io: { ...c.io, byDisk: [...c.io.byDisk], latencyHistogram: dense(c.io.latencyHistogram) },
+    psi: c.psi,
+  };
+}
+
+export function countersFromJson(j: CountersJson): SubjectCounters {
+  return {
+    ...j,
+    cpu: { ...j.cpu, waitBy: new Map(j.cpu.waitBy) },
+    io: { ...j.io, byDisk: new Map(j.io.byDisk) },
+    psi: j.psi,
+  };
+}
+
+/** Histograms grow by index: holes become zeros so JSON keeps them as numbers. */
+function dense(h: readonly number[]): number[] {
+  return Array.from(h, (n) => n ?? 0);
 }

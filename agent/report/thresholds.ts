@@ -2,10 +2,9 @@
 // Low, Medium or High interference verdict. README "Verdicts" documents the same table;
 // the e2e scenarios (known ground truth) are what they were tuned against.
 
-export type Verdict = 'None' | 'Low' | 'Medium' | 'High';
-export const verdictOrder: readonly Verdict[] = ['None', 'Low', 'Medium', 'High'];
+import type { Resource, Verdict } from '../../crds/index.js';
 
-export type Resource = 'cpu' | 'io' | 'memory' | 'cache';
+export type { Resource, Verdict } from '../../crds/index.js';
 
 export interface Thresholds {
   /** The value that means no degradation at all: 0 for shares, 1 for ratios. */

@@ -2,11 +2,14 @@
 // current window; at each window boundary the window is assessed on its own (what is
 // happening now), folded into the session so far, and the victims' baselines (their
 // quietest windows) move. Pure: time comes in as arguments.
+import { z } from 'zod';
+
 import { percentileNs } from '../probes/index.js';
 import { cpi2Correlation, cpiOutlierThreshold } from '../report/correlation.js';
 import { assessVictim, type Assessment, type NeighbourSpan, type VictimSpan } from '../report/assess.js';
-import { minIoOpsForP99, type Resource } from '../report/thresholds.js';
-import { addAll, type SubjectCounters } from '../measure/counters.js';
+import { verdicts } from '../../crds/index.js';
+import { minIoOpsForP99, type Resource, type Verdict } from '../report/thresholds.js';
+import { addAll, countersFromJson, countersJson, countersToJson, type SubjectCounters } from '../measure/counters.js';
 import { podKey } from '../measure/subjects.js';
 
 /** Windows of history kept for CPI² correlation (CPI² looks back over recent samples). */
@@ -20,11 +23,16 @@ export interface ClosedWindow {
   readonly window: ReadonlyMap<string, Assessment>;
 }
 
+export interface WindowVerdict {
+  readonly verdict: Verdict;
+  readonly score: number;
+}
+
 export interface VictimSummary {
   readonly counters: SubjectCounters | undefined;
   readonly span: VictimSpan;
   readonly assessment: Assessment;
-  readonly lastWindow: Assessment | undefined;
+  readonly lastWindow: WindowVerdict | undefined;
   readonly baselineIoP99Ns: number | undefined;
 }
 
@@ -34,7 +42,7 @@ export class SessionMeasure {
   private readonly baselineIoP99 = new Map<string, number>();
   private readonly baselineCpi = new Map<string, number>();
   private readonly cpiHistory: Array<{ cpi: Map<string, number>; oncpu: Map<string, number> }> = [];
-  private readonly lastWindow = new Map<string, Assessment>();
+  private readonly lastWindow = new Map<string, WindowVerdict>();
   private windowStartMs: number;
   private coveredMs = 0;
   /** Number of the last closed window (0 before the first). */
@@ -87,7 +95,7 @@ export class SessionMeasure {
       const span = this.spanOf(key, counters, window, wallNs);
       const assessment = assessVictim(span, neighboursOf(key, window));
       assessments.set(uid, assessment);
-      this.lastWindow.set(uid, assessment);
+      this.lastWindow.set(uid, { verdict: assessment.verdict, score: assessment.score });
       this.updateBaselines(key, counters);
       const cpi = cpiOf(counters);
       if (cpi !== undefined) cpiNow.set(key, cpi);
@@ -120,6 +128,37 @@ export class SessionMeasure {
 
   get coveredWallNs(): number {
     return this.coveredMs * 1e6;
+  }
+
+  /** What survives an agent restart (written after each status write): the session so
+   * far and the baselines. The window in progress and the CPI history start afresh. */
+  snapshot(): MeasureSnapshot {
+    return {
+      intervalMs: this.intervalMs,
+      epochMs: this.epochMs,
+      firstStartMs: this.firstStartMs,
+      coveredMs: this.coveredMs,
+      sequence: this.sequence,
+      windowsReported: this.windowsReported,
+      total: [...this.total].map(([key, c]) => [key, countersToJson(c)]),
+      baselineIoP99: [...this.baselineIoP99],
+      baselineCpi: [...this.baselineCpi],
+      lastWindow: [...this.lastWindow],
+    };
+  }
+
+  /** Continues a snapshot's session: the next window starts at `nowMs`. */
+  static restore(s: MeasureSnapshot, enabled: ReadonlySet<Resource>, nowMs: number): SessionMeasure {
+    const m = new SessionMeasure(s.intervalMs, s.epochMs, s.firstStartMs, enabled);
+    m.windowStartMs = Math.max(nowMs, s.firstStartMs);
+    m.coveredMs = s.coveredMs;
+    m.sequence = s.sequence;
+    m.windowsReported = s.windowsReported;
+    for (const [key, c] of s.total) m.total.set(key, countersFromJson(c));
+    for (const [key, v] of s.baselineIoP99) m.baselineIoP99.set(key, v);
+    for (const [key, v] of s.baselineCpi) m.baselineCpi.set(key, v);
+    for (const [uid, v] of s.lastWindow) m.lastWindow.set(uid, v);
+    return m;
   }
 
   private spanOf(
@@ -188,6 +227,20 @@ export class SessionMeasure {
     if (cpi !== undefined && (bestCpi === undefined || cpi < bestCpi)) this.baselineCpi.set(key, cpi);
   }
 }
+
+export const measureSnapshotJson = z.object({
+  intervalMs: z.number().positive(),
+  epochMs: z.number(),
+  firstStartMs: z.number(),
+  coveredMs: z.number().nonnegative(),
+  sequence: z.int().nonnegative(),
+  windowsReported: z.int().nonnegative(),
+  total: z.array(z.tuple([z.string(), countersJson])),
+  baselineIoP99: z.array(z.tuple([z.string(), z.number()])),
+  baselineCpi: z.array(z.tuple([z.string(), z.number()])),
+  lastWindow: z.array(z.tuple([z.string(), z.object({ verdict: z.enum(verdicts), score: z.number() })])),
+});
+export type MeasureSnapshot = z.output<typeof measureSnapshotJson>;
 
 function cpiOf(c: SubjectCounters | undefined): number | undefined {
   return c && c.cache.instructions > 0 && c.cache.cycles > 0 ? c.cache.cycles / c.cache.instructions : undefined;

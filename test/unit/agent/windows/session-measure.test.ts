@@ -3,7 +3,7 @@ import { expect } from 'chai';
 import { emptyCounters, type SubjectCounters } from '../../../../agent/measure/counters.js';
 import type { SubjectRef } from '../../../../agent/report/assess.js';
 import { podReport } from '../../../../agent/report/pod-report.js';
-import { SessionMeasure } from '../../../../agent/windows/session-measure.js';
+import { measureSnapshotJson, SessionMeasure } from '../../../../agent/windows/session-measure.js';
 
 const pod = (name: string): SubjectRef => ({ kind: 'Pod', namespace: 'ns', name, uid: name });
 const all = new Set(['cpu', 'io', 'memory', 'cache'] as const);
@@ -124,5 +124,19 @@ describe('a session measure', function () {
       scores: {},
       lastWindow: { verdict: 'None', score: 0 },
     });
+  });
+
+  it('survives a restart through its JSON snapshot without counting a window twice', function () {
+    const m = new SessionMeasure(1000, 0, 0, all);
+    m.add(contended(500));
+    m.closeWindow(['victim'], 1000);
+    const saved = measureSnapshotJson.parse(JSON.parse(JSON.stringify(m.snapshot())));
+    const resumed = SessionMeasure.restore(saved, all, 2500);
+    expect(resumed.windowEndMs).to.equal(3000);
+    expect(resumed.summary('victim')).to.deep.equal(m.summary('victim'));
+    resumed.add(contended(200));
+    expect(resumed.closeWindow(['victim'], 3000).sequence).to.equal(3);
+    expect(resumed.windowsReported).to.equal(2);
+    expect(resumed.summary('victim').counters!.cpu.waitNs).to.equal(700e6);
   });
 });
