@@ -78,11 +78,21 @@ struct {
 	__type(value, __u64);
 } enqueued_at_by_pid SEC(".maps");
 
+/* Written by user space with the targets map (see CT_TARGET_BITS). */
+__u64 target_bits[CT_TARGET_BITS / 64] = {};
+
 struct ct_health health = {};
+
+static __always_inline bool maybe_target(__u64 cgroup)
+{
+	__u32 bit = ct_target_bit(cgroup);
+
+	return target_bits[(bit / 64) & (CT_TARGET_BITS / 64 - 1)] & (1ULL << (bit % 64));
+}
 
 static __always_inline bool is_target(__u64 cgroup)
 {
-	return bpf_map_lookup_elem(&targets, &cgroup) != NULL;
+	return maybe_target(cgroup) && bpf_map_lookup_elem(&targets, &cgroup) != NULL;
 }
 
 /* The enqueue stamp of a task, created when asked; NULL when absent. */
@@ -184,15 +194,16 @@ static __always_inline void measure_wait(struct ct_cpu_state *st, struct task_st
 {
 	static const struct ct_runq_victim zero;
 	struct ct_runq_victim *v;
-	__u64 *stamp = stamp_of(next, pid, false, btf);
-	__u64 t0, wait, covered;
+	__u64 *stamp, t0, wait, covered;
 
+	if (!maybe_target(cgroup)) /* only victims' tasks are stamped */
+		return;
+	stamp = stamp_of(next, pid, false, btf);
 	if (!stamp || !*stamp)
 		return;
 	t0 = *stamp;
 	*stamp = 0;
-	/* Only victims are stamped; the check drops waits of a cgroup removed from the
-	 * targets while its tasks were queued. */
+	/* Drops waits of a cgroup removed from the targets while its tasks were queued. */
 	if (now <= t0 || !is_target(cgroup))
 		return;
 	wait = now - t0;

@@ -33,6 +33,21 @@ static int cpu_attach(struct ct_session *s)
 		   : 0;
 }
 
+/* Keeps the kernel's victim bitmap (CT_TARGET_BITS) in step with the targets map. */
+static void cpu_target_hint(struct ct_session *s, const __u64 *ids, size_t count, bool widen)
+{
+	__u64 bits[CT_TARGET_BITS / 64] = { 0 };
+	volatile __u64 *live = s->cpu->bss->target_bits;
+
+	for (size_t i = 0; i < count; i++) {
+		__u32 bit = ct_target_bit(ids[i]);
+
+		bits[bit / 64] |= 1ULL << (bit % 64);
+	}
+	for (size_t w = 0; w < CT_TARGET_BITS / 64; w++)
+		live[w] = widen ? live[w] | bits[w] : bits[w];
+}
+
 static int put_cgroup(struct ct_session *s, struct ct_writer *w, struct ct_section_header *h, const void *key,
 		      const void *values, size_t stride)
 {
@@ -127,6 +142,7 @@ const struct ct_probe_ops ct_cpu_ops = {
 	.health = cpu_health,
 	.object = cpu_object,
 	.targets = cpu_targets,
+	.target_hint = cpu_target_hint,
 	.events = ct_no_map,
 	.stacks = ct_no_map,
 };

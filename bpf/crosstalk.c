@@ -376,9 +376,13 @@ int ct_set_targets(struct ct_session *s, const struct ct_target *targets, size_t
 				      ct_probe_name(p), CT_MAX_TARGETS);
 			break;
 		}
+		if (ct_ops(p)->target_hint)
+			ct_ops(p)->target_hint(s, ids, n, true);
 		err = sync_targets(map, ids, n);
 		if (err)
 			ct_fail(e, err, p, "targets", "cannot update the %s probe's victim set", ct_probe_name(p));
+		else if (ct_ops(p)->target_hint)
+			ct_ops(p)->target_hint(s, ids, n, false);
 	}
 	free(ids);
 	return err;

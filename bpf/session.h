@@ -98,6 +98,10 @@ struct ct_probe_ops {
 	struct bpf_object *(*object)(const struct ct_session *s);
 	/* The victim set map, or NULL when the probe takes no targets. */
 	struct bpf_map *(*targets)(const struct ct_session *s);
+	/* Optional: a summary of the victim set the kernel side reads before the map. Called
+	 * with widen=true before the map changes (old and new ids must both pass) and with
+	 * widen=false after (exactly the new ids). */
+	void (*target_hint)(struct ct_session *s, const __u64 *ids, size_t count, bool widen);
 	/* The ring buffer of its event records and the stack map they refer to, or NULL. */
 	struct bpf_map *(*events)(const struct ct_session *s);
 	struct bpf_map *(*stacks)(const struct ct_session *s);

@@ -95,6 +95,27 @@ describe('cpu probe (ground truth)', function () {
     expect(oncpu / durationNs).to.be.above(0.9);
   });
 
+  it('measures waits of victims only, and follows a change of the victim set', async function () {
+    const a = f.cgroup('a');
+    const b = f.cgroup('b');
+    const session = f.open({ probes: ['cpu'] });
+    session.setTargets([unified(a)]);
+    session.attach();
+    f.burner(a, 1);
+    f.burner(b, 1);
+    await sleep(300);
+    let { cpu } = await measure(session, 1000);
+    expect(waitOf(cpu!, a), 'victim a').to.be.above(0);
+    expect(waitOf(cpu!, b), 'b before it is a victim').to.equal(0);
+    // b is no victim but still visible as the aggressor, with its CPU time.
+    expect(attributed(cpu!, a, b)).to.be.above(0);
+    expect(cpu!.usage.find((u) => u.cgroupId === b.id('unified'))?.oncpuNs).to.be.above(0);
+    session.setTargets([unified(b)]);
+    ({ cpu } = await measure(session, 1000));
+    expect(waitOf(cpu!, b), 'victim b').to.be.above(0);
+    expect(waitOf(cpu!, a), 'a once it is no victim').to.equal(0);
+  });
+
   // The peer: runqlat.bt's logic (stamp at wakeup and at a switch that leaves prev
   // TASK_RUNNING, measure at switch-in) on classic tracepoints, keyed by pid and limited
   // to the workload's pids (two pinned burners and a sleeper waking every 2 ms on the

@@ -1,0 +1,212 @@
+// Probe cost benchmark (prints, asserts nothing). Runs a context-switch heavy load
+// (`stress-ng --switch 2`) in a fresh cgroup, and reports, from the kernel's own BPF
+// run-time statistics (kernel.bpf_stats_enabled=1, bpf_prog_info run_time_ns and
+// run_cnt), the ns per event of every crosstalk program:
+//   - with the load's cgroup as a victim (every path: stamps, histogram, attribution),
+//   - with no victim (the aggressor-only path every other cgroup takes),
+//   - with the raw_tp fallback programs (victim),
+//   - with the cache probe on software counters (no hardware PMU here),
+// and the same load under bpftrace running runqlat.bt's logic, for comparison; plus the
+// load's own throughput in each case. bpf_stats_enabled is restored afterwards.
+// Run as root: npm run bench:probes [-- seconds]
+import Table from 'cli-table3';
+import { execFileSync, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { z } from 'zod';
+
+import { ProbeSession, type ProbeOptions } from '../agent/probes/index.js';
+import { TestCgroup } from '../test/support/cgroups.js';
+
+const seconds = Number(process.argv[2] ?? 5);
+const statsSysctl = '/proc/sys/kernel/bpf_stats_enabled';
+
+interface ProgramCost {
+  readonly name: string;
+  readonly runs: number;
+  readonly nsPerRun: number;
+}
+
+interface LoadResult {
+  /** stress-ng bogo ops per second (real time): context switches. */
+  readonly opsPerSecond: number;
+  readonly nsPerSwitch: number;
+}
+
+interface Run {
+  readonly label: string;
+  readonly load: LoadResult;
+  readonly programs: readonly ProgramCost[];
+}
+
+/** Runs the load in the cgroup for the configured time and parses stress-ng's metrics. */
+async function runLoad(cgroup: TestCgroup): Promise<LoadResult> {
+  const child = cgroup.spawn('stress-ng', ['--switch', '2', '-t', String(seconds), '--metrics-brief'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout?.on('data', (c: Buffer) => (out += c.toString()));
+  child.stderr?.on('data', (c: Buffer) => (out += c.toString()));
+  const [code] = (await once(child, 'exit')) as [number | null];
+  if (code !== 0) throw new Error(`stress-ng exited with ${code}:\n${out}`);
+  const ops = /switch\s+\d+\s+[\d.]+\s+[\d.]+\s+[\d.]+\s+([\d.]+)/.exec(out);
+  const ns = /([\d.]+) nanosecs per context switch/.exec(out);
+  if (!ops?.[1] || !ns?.[1]) throw new Error(`cannot parse stress-ng's metrics:\n${out}`);
+  return { opsPerSecond: Number(ops[1]), nsPerSwitch: Number(ns[1]) };
+}
+
+function costs(before: Map<string, [bigint, bigint]>, after: Map<string, [bigint, bigint]>): ProgramCost[] {
+  const out: ProgramCost[] = [];
+  for (const [name, [time, count]] of after) {
+    const [time0, count0] = before.get(name) ?? [0n, 0n];
+    const runs = Number(count - count0);
+    out.push({ name, runs, nsPerRun: runs > 0 ? Number(time - time0) / runs : 0 });
+  }
+  return out;
+}
+
+async function crosstalkRun(label: string, cgroup: TestCgroup, options: ProbeOptions, victim: boolean): Promise<Run> {
+  const session = ProbeSession.open(options);
+  try {
+    if (victim) {
+      const io = session.status().find((s) => s.probe === 'io')?.hierarchyId ?? 0;
+      session.setTargets([
+        { hierarchyId: 0, id: cgroup.id('unified') },
+        { hierarchyId: io, id: cgroup.id(io === 0 ? 'unified' : 'blkio') },
+      ]);
+    }
+    session.attach();
+    const snapshot = () =>
+      new Map(session.programStats().map((p): [string, [bigint, bigint]] => [p.name, [p.runTimeNs, p.runCount]]));
+    const before = snapshot();
+    const load = await runLoad(cgroup);
+    return { label, load, programs: costs(before, snapshot()).filter((p) => p.runs > 0) };
+  } finally {
+    session.close();
+  }
+}
+
+const bpftoolProgs = z.array(
+  z.object({
+    id: z.number(),
+    name: z.string().optional(),
+    run_time_ns: z.number().optional(),
+    run_cnt: z.number().optional(),
+  }),
+);
+
+function loadedPrograms() {
+  return bpftoolProgs.parse(JSON.parse(execFileSync('bpftool', ['prog', 'show', '-j'], { encoding: 'utf8' })));
+}
+
+// runqlat.bt (bpftrace's tools/runqlat.bt), restated: classic tracepoints, pid-keyed map.
+const runqlat = `
+tracepoint:sched:sched_wakeup, tracepoint:sched:sched_wakeup_new { @qtime[args->pid] = nsecs; }
+tracepoint:sched:sched_switch {
+  if (args->prev_state == 0) { @qtime[args->prev_pid] = nsecs; }
+  $ns = @qtime[args->next_pid];
+  if ($ns) { @usecs = hist((nsecs - $ns) / 1000); }
+  delete(@qtime[args->next_pid]);
+}
+END { clear(@qtime); clear(@usecs); }`;
+
+async function bpftraceRun(cgroup: TestCgroup): Promise<Run> {
+  const existing = new Set(loadedPrograms().map((p) => p.id));
+  const bpftrace = spawn('bpftrace', ['-e', runqlat], { stdio: ['ignore', 'pipe', 'pipe'] });
+  try {
+    let out = '';
+    bpftrace.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    bpftrace.stderr.on('data', (c: Buffer) => (out += c.toString()));
+    for (let i = 0; !out.includes('Attaching'); i++) {
+      if (i > 500 || bpftrace.exitCode !== null) throw new Error(`bpftrace did not start:\n${out}`);
+      await sleep(20);
+    }
+    await sleep(500);
+    const snapshot = () =>
+      new Map(
+        loadedPrograms()
+          .filter((p) => !existing.has(p.id))
+          .map((p): [string, [bigint, bigint]] => [
+            `${p.name ?? 'prog'}#${p.id}`,
+            [BigInt(p.run_time_ns ?? 0), BigInt(p.run_cnt ?? 0)],
+          ]),
+      );
+    const before = snapshot();
+    const load = await runLoad(cgroup);
+    return { label: 'bpftrace runqlat.bt', load, programs: costs(before, snapshot()).filter((p) => p.runs > 0) };
+  } finally {
+    const exited = once(bpftrace, 'exit');
+    bpftrace.kill('SIGINT');
+    await exited;
+  }
+}
+
+function print(baseline: LoadResult, runs: readonly Run[]): void {
+  const table = new Table({
+    head: ['configuration', 'program', 'runs', 'ns/run'],
+    style: { head: [], border: [] },
+  });
+  for (const run of runs) for (const p of run.programs) table.push([run.label, p.name, p.runs, p.nsPerRun.toFixed(0)]);
+  console.log(table.toString());
+  const load = new Table({
+    head: ['configuration', 'switches/s', 'ns per switch', 'slowdown'],
+    style: { head: [], border: [] },
+  });
+  load.push(['no probes', baseline.opsPerSecond.toFixed(0), baseline.nsPerSwitch.toFixed(0), '1.00x']);
+  for (const run of runs)
+    load.push([
+      run.label,
+      run.load.opsPerSecond.toFixed(0),
+      run.load.nsPerSwitch.toFixed(0),
+      `${(run.load.nsPerSwitch / baseline.nsPerSwitch).toFixed(2)}x`,
+    ]);
+  console.log(load.toString());
+  const switchCost = (run: Run | undefined, match: RegExp) => run?.programs.find((p) => match.test(p.name))?.nsPerRun;
+  const ours = switchCost(runs[0], /^cpu_switch/);
+  const peer = switchCost(
+    runs.find((r) => r.label.startsWith('bpftrace')),
+    /sched_switch/,
+  );
+  if (ours && peer)
+    console.log(
+      `sched_switch: crosstalk cpu probe ${ours.toFixed(0)} ns, bpftrace runqlat.bt ${peer.toFixed(0)} ns (${(peer / ours).toFixed(1)}x)`,
+    );
+}
+
+async function main(): Promise<void> {
+  if (process.getuid?.() !== 0) throw new Error('the probe benchmark needs root (eBPF, cgroups, sysctl)');
+  const previous = readFileSync(statsSysctl, 'utf8').trim();
+  const restore = () => writeFileSync(statsSysctl, previous);
+  const cgroup = TestCgroup.create(`crosstalk-bench-${process.pid}`);
+  const onSignal = () => {
+    restore();
+    process.exit(130);
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    writeFileSync(statsSysctl, '1');
+    console.log(
+      `load: stress-ng --switch 2 for ${seconds} s in a fresh cgroup; kernel ${readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim()}`,
+    );
+    const baseline = await runLoad(cgroup);
+    const all: ProbeOptions = { probes: ['cpu', 'io', 'memory', 'lifecycle'] };
+    const runs = [
+      await crosstalkRun('crosstalk, load is a victim', cgroup, all, true),
+      await crosstalkRun('crosstalk, no victim', cgroup, all, false),
+      await crosstalkRun('crosstalk raw_tp, victim', cgroup, { ...all, forceRawTracepoints: true }, true),
+      await crosstalkRun('crosstalk cache (software)', cgroup, { probes: ['cache'], softwareCounters: true }, false),
+      await bpftraceRun(cgroup),
+    ];
+    print(baseline, runs);
+  } finally {
+    restore();
+    await cgroup.remove();
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err instanceof Error ? err.message : err);
+  process.exitCode = 1;
+});
