@@ -1,8 +1,8 @@
 #!/bin/bash
 # Stage 2 of the VM lane's guest, run by stage 1 (init.sh) in a chroot of the host's root
 # (read-only 9p + tmpfs overlay). Turns the guest into a pure cgroup-v2 node (every
-# controller a kubelet uses enabled at the root, tracefs, debugfs, bpffs), puts a fresh
-# ext4 virtio disk on /tmp so scratch files hit a real block device, then runs the mocha
+# controller a kubelet uses enabled at the root, tracefs, debugfs, bpffs), points TMPDIR
+# at a fresh ext4 virtio disk so scratch files hit a real block device, then runs the mocha
 # suite the host asked for with the host's own Node, BPF objects and addon.
 # The host reads the markers below from the serial console and the mocha output from
 # the results share.
@@ -27,8 +27,11 @@ mount -t tracefs tracefs /sys/kernel/tracing &&
 echo "+cpu +io +memory +cpuset +pids" >/sys/fs/cgroup/cgroup.subtree_control ||
   fail "cannot enable the cgroup2 controllers"
 # The host formatted the disk just before boot, inode tables included, so no lazy-init
-# writeback runs underneath the tests.
-mount -t ext4 /dev/vda /tmp && chmod 1777 /tmp || fail "cannot mount the test disk /dev/vda on /tmp"
+# writeback runs underneath the tests. Scratch files (TMPDIR) go there; /tmp itself is
+# left alone, since the checkout may live under the host's /tmp.
+mkdir -p /crosstalk-disk && mount -t ext4 /dev/vda /crosstalk-disk &&
+  mkdir -m 1777 /crosstalk-disk/tmp || fail "cannot mount the test disk /dev/vda"
+export TMPDIR=/crosstalk-disk/tmp
 
 mark "kernel $(uname -r) $(uname -v)"
 mark "controllers $(cat /sys/fs/cgroup/cgroup.controllers)"

@@ -114,7 +114,9 @@ async function main(): Promise<number> {
       timeoutMs: options.timeoutMs,
       onSerialLine: (line) => {
         serial.write(line + '\n');
-        if (applyMarker(report, line)) log(`guest ${line.slice(line.indexOf(':') + 2)}`);
+        if (!applyMarker(report, line)) return;
+        mochaOutput.poll(); // keep the guest's output in order around its markers
+        log(`guest ${line.slice(line.indexOf(':') + 2)}`);
       },
     });
     clearInterval(follower);

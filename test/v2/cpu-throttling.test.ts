@@ -1,0 +1,68 @@
+// A cgroup slowed by its own CPU quota (cpu.max) is not a victim of its neighbours. On
+// Debian's 6.1 a throttled task stays runnable and its throttled time shows up as
+// run-queue wait in the cpu probe; these are the facts the verdict logic needs to call
+// it self-inflicted: the wait matches cpu.stat's throttled_usec (and cpu.pressure), and
+// the probe attributes none of it to another cgroup.
+import { expect } from 'chai';
+
+import type { CpuWindow } from '../../agent/probes/index.js';
+import { readPsi } from '../../agent/psi.js';
+import { parseFlatKeyed } from '../../agent/cgroups/files.js';
+import { missingPureCgroupV2, requireOrSkip } from '../support/requirements.js';
+import { ProbeFixture, sleep } from '../integration/probes/workloads.js';
+
+describe('cpu.max throttling on pure cgroup v2', function () {
+  let f: ProbeFixture;
+
+  beforeEach(function () {
+    requireOrSkip(this, missingPureCgroupV2());
+    f = new ProbeFixture();
+  });
+
+  afterEach(async function () {
+    await f?.cleanup();
+  });
+
+  it('shows a lone 20ms/100ms burner’s throttling as its own wait, attributed to no neighbour', async function () {
+    const throttled = f.cgroup('throttled');
+    throttled.write('cpu.max', '20000 100000');
+    const id = throttled.id();
+    const session = f.open({ probes: ['cpu'] });
+    session.setTargets([{ hierarchyId: 0, id }]);
+    session.attach();
+    f.burner(throttled, 1);
+    await sleep(500);
+
+    await session.read(); // starts the window
+    const statBefore = parseFlatKeyed(throttled.read('cpu.stat'));
+    const psiBefore = readPsi(throttled.dir()).cpu.someUs;
+    await sleep(5000);
+    const { cpu, durationNs } = await session.read();
+    const statAfter = parseFlatKeyed(throttled.read('cpu.stat'));
+    const psiNs = Number(readPsi(throttled.dir()).cpu.someUs - psiBefore) * 1000;
+
+    const throttledNs = ((statAfter.get('throttled_usec') ?? 0) - (statBefore.get('throttled_usec') ?? 0)) * 1000;
+    const periods = (statAfter.get('nr_throttled') ?? 0) - (statBefore.get('nr_throttled') ?? 0);
+    const waitNs = victimWait(cpu!, id);
+    const shares = cpu!.attribution.filter((s) => s.victim === id);
+    const toNeighbours = shares
+      .filter((s) => s.aggressor !== 0n && s.aggressor !== id)
+      .reduce((n, s) => n + s.waitNs, 0);
+    const ms = (ns: number) => `${(ns / 1e6).toFixed(0)} ms`;
+    console.log(
+      `      in ${ms(durationNs)}: throttled ${ms(throttledNs)} over ${periods} periods, probe wait ${ms(waitNs)}, ` +
+        `cpu.pressure ${ms(psiNs)}, attributed to neighbours ${ms(toNeighbours)}`,
+    );
+
+    // 20 ms of each 100 ms period may run: the rest of the window is throttled.
+    expect(throttledNs / durationNs, 'throttled share of the window').to.be.within(0.65, 0.9);
+    expect(periods, 'periods throttled').to.be.at.least(40);
+    expect(waitNs, 'probe wait vs throttled_usec').to.be.closeTo(throttledNs, 0.15 * throttledNs);
+    expect(psiNs, 'cpu.pressure vs throttled_usec').to.be.closeTo(throttledNs, 0.15 * throttledNs);
+    expect(toNeighbours / waitNs, 'share of the wait blamed on neighbours').to.be.below(0.05);
+  });
+});
+
+function victimWait(cpu: CpuWindow, id: bigint): number {
+  return cpu.victims.find((v) => v.cgroupId === id)?.waitNs ?? 0;
+}
