@@ -105,20 +105,24 @@ export class TestCgroup {
     return [...pids];
   }
 
-  /** Kills every process inside and removes the directories (children first). */
-  async remove(): Promise<void> {
-    for (let attempt = 0; attempt < 100; attempt++) {
-      const pids = this.pids();
-      if (pids.length === 0) break;
-      for (const pid of pids) {
-        try {
-          process.kill(pid, 'SIGKILL');
-        } catch {
-          // already gone
-        }
+  /** Sends SIGKILL to every process in this cgroup and its descendants without waiting
+   * (exit handlers cannot wait); returns how many there were. */
+  killAll(): number {
+    const pids = [...this.dirs.values()].flatMap(treePids);
+    for (const pid of pids) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // already gone
       }
-      await sleep(20);
     }
+    return pids.length;
+  }
+
+  /** Kills every process inside, descendants included, and removes the directories
+   * (children first). */
+  async remove(): Promise<void> {
+    for (let attempt = 0; attempt < 100 && this.killAll() > 0; attempt++) await sleep(20);
     for (const dir of this.dirs.values()) await removeTree(dir);
   }
 }
@@ -142,6 +146,17 @@ function delegateControllers(base: string, relPath: string): void {
     } catch (err) {
       throw new Error(`cannot enable ${wanted.join(', ')} in ${dir} (does it hold processes?)`, { cause: err });
     }
+  }
+}
+
+function treePids(dir: string): number[] {
+  try {
+    const pids = readFileSync(join(dir, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean).map(Number);
+    for (const entry of readdirSync(dir, { withFileTypes: true }))
+      if (entry.isDirectory()) pids.push(...treePids(join(dir, entry.name)));
+    return pids;
+  } catch {
+    return []; // removed meanwhile
   }
 }
 
