@@ -2,11 +2,18 @@
 // loopback, CRDs installed and served, owner references cascading, namespaces
 // finalizing, and nothing left behind after stop().
 import { expect } from 'chai';
-import { existsSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
-import { requireOrSkip } from '../../test/support/requirements.js';
-import { missingControlPlane } from './binaries.js';
+import { readCgroupMounts, readProcCgroup } from '../../agent/cgroups/mounts.js';
+import { placementHierarchies, TestCgroup } from '../../test/support/cgroups.js';
+import { missingRoot, requireOrSkip } from '../../test/support/requirements.js';
+import { NodeHarness } from '../harness/node-harness.js';
+import { controlPlaneBinaries, missingControlPlane } from './binaries.js';
 import { crdManifests, startControlPlane } from './control-plane.js';
 import { eventually } from './eventually.js';
 import { kubectl } from './kubectl.js';
@@ -14,6 +21,7 @@ import { portListening, processAlive } from './liveness.js';
 import { useControlPlane } from './mocha.js';
 
 const placeholderCrds = fileURLToPath(new URL('testdata/placeholder-crds.yaml', import.meta.url));
+const mainScript = fileURLToPath(new URL('main.ts', import.meta.url));
 
 describe('e2e control plane', function () {
   // The repository's CRDs get a test of their own below.
@@ -116,4 +124,84 @@ describe('e2e control plane teardown', function () {
       rmSync(cp.dir, { recursive: true, force: true });
     }
   });
+
+  it('reaps the control plane and harness processes of a test process that was SIGKILLed', async function () {
+    requireOrSkip(this, missingRoot());
+    // A stand-in for a test run: the CLI with one harness node, running one pod.
+    const orphanage = spawn(
+      process.execPath,
+      [
+        '--no-experimental-strip-types',
+        '--import',
+        './test/register.mjs',
+        '--no-deprecation',
+        mainScript,
+        'up',
+        '--no-crds',
+        '--node',
+        'orphan',
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let stderr = '';
+    orphanage.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    const admin = await Promise.race([
+      once(createInterface({ input: orphanage.stdout }), 'line').then(([line]) => String(line)),
+      once(orphanage, 'exit').then(() => Promise.reject(new Error(`main.ts up exited early:\n${stderr}`))),
+    ]);
+    const dir = dirname(dirname(admin));
+    const target = {
+      kubectlBinary: (await controlPlaneBinaries()).kubectl,
+      kubectlCacheDir: join(dir, 'kubectl-cache'),
+      kubeconfigPath: () => admin,
+    };
+    const pod = {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'left' },
+      spec: { nodeName: 'orphan', containers: [{ name: 'main', image: 'any', command: ['sleep', '300'] }] },
+    };
+    await kubectl(target, ['apply', '-f', '-'], { input: JSON.stringify(pod), check: true });
+    const scope = `crosstalk-${orphanage.pid}-orphan`;
+    const workload = await eventually(() => {
+      const pids = processesUnder(TestCgroup.create(scope, ['unified']).dir());
+      expect(pids).to.have.lengthOf(1);
+      return pids[0]!;
+    });
+    const components = readFileSync(join(dir, 'pids'), 'utf8').split('\n').filter(Boolean).map(Number);
+
+    orphanage.kill('SIGKILL');
+    await once(orphanage, 'exit');
+    // Nothing ran its exit handlers: everything it started is still there.
+    for (const pid of [...components, workload]) expect(processAlive(pid), `pid ${pid}`).to.equal(true);
+
+    const cp = await startControlPlane({ crds: [], controllers: [] });
+    try {
+      for (const pid of components) expect(processAlive(pid), `component ${pid}`).to.equal(false);
+      expect(existsSync(dir)).to.equal(false);
+      const harness = await NodeHarness.start({ kubeconfig: cp.kubeconfigPath(), nodeName: 'reaper' });
+      await harness.close();
+      expect(processAlive(workload), 'workload').to.equal(false);
+      for (const scopeDir of scopeDirs(scope)) expect(existsSync(scopeDir), scopeDir).to.equal(false);
+    } finally {
+      await TestCgroup.create(scope).remove();
+      await cp.stop();
+    }
+  });
 });
+
+/** Where TestCgroup.create(scope) would put its directories, without creating them. */
+function scopeDirs(scope: string): string[] {
+  const { mountPoints } = readCgroupMounts();
+  const own = readProcCgroup();
+  return placementHierarchies().map((h) => join(mountPoints.get(h) ?? '', own.get(h) ?? '/', scope));
+}
+
+/** Every process in a cgroup and its descendants. */
+function processesUnder(dir: string): number[] {
+  const pids = readFileSync(join(dir, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean).map(Number);
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    if (entry.isDirectory()) pids.push(...processesUnder(join(dir, entry.name)));
+  }
+  return pids;
+}
