@@ -12,7 +12,7 @@ import {
   type SessionStatus,
 } from '../crds/index.js';
 import { sessionFinalizer } from '../crds/names.js';
-import { sleep, type Clock } from './clock.js';
+import { microTime, sleep, type Clock } from './clock.js';
 import { ContentType, isAlreadyExists, isNotFound, isTerminal, type KubeClient } from './kube/client.js';
 import { Informer } from './kube/informer.js';
 import {
@@ -268,7 +268,7 @@ export class SessionController {
         apiVersion: 'events.k8s.io/v1',
         kind: 'Event',
         metadata: { name: event.name, namespace: event.namespace },
-        eventTime: new Date(now).toISOString().replace(/\.(\d{3})Z$/, '.$1000Z'),
+        eventTime: microTime(now),
         reportingController,
         reportingInstance: this.o.identity.slice(0, 128),
         action: event.action,

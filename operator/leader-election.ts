@@ -5,7 +5,7 @@
 // and gives up leadership when it could not renew for renewDeadline (< leaseDuration, so
 // it stops acting before anyone else may start). Writes are optimistic (resourceVersion):
 // two candidates can never both succeed in taking the same version.
-import { sleep, type Clock } from './clock.js';
+import { microTime, sleep, type Clock } from './clock.js';
 import type { Logger } from './log.js';
 
 export interface LeaseRecord {
@@ -40,11 +40,6 @@ export interface LeaderElectionOptions {
 export class LeaderElectionConfigError extends Error {
   override readonly name = 'LeaderElectionConfigError';
   readonly code = 'InvalidLeaderElection';
-}
-
-/** The Lease's time format (metav1.MicroTime): RFC 3339 with microseconds. */
-export function microTime(ms: number): string {
-  return new Date(ms).toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
 }
 
 export class LeaderElector {

@@ -72,11 +72,15 @@ export function parseNode(raw: unknown): NodeInfo {
 /** A DiagnosticSession with its metadata parsed and its spec and status left as written. */
 export interface SessionObject {
   readonly metadata: ObjectMeta;
-  readonly spec: unknown;
-  readonly status: unknown;
+  readonly spec?: unknown;
+  readonly status?: unknown;
 }
 
-const unparsedSchema = z.looseObject({ metadata: objectMetaSchema, spec: z.unknown(), status: z.unknown() });
+const unparsedSchema = z.looseObject({
+  metadata: objectMetaSchema,
+  spec: z.unknown().optional(),
+  status: z.unknown().optional(),
+});
 
 export function parseSession(raw: unknown): SessionObject {
   return parseWith(unparsedSchema, raw, 'DiagnosticSession');
@@ -87,13 +91,13 @@ export interface ChildObject {
   readonly metadata: ObjectMeta;
   readonly nodeName: string;
   readonly spec: unknown;
-  readonly status: unknown;
+  readonly status?: unknown;
 }
 
 const childSchema = z.looseObject({
   metadata: objectMetaSchema,
   spec: z.looseObject({ nodeName: z.string() }),
-  status: z.unknown(),
+  status: z.unknown().optional(),
 });
 
 export function parseChild(raw: unknown): ChildObject {
