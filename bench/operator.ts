@@ -1,0 +1,221 @@
+// `npm run bench:operator [-- --nodes 1000 --api-nodes 200]`: how the operator's
+// aggregation scales with the number of nodes. Prints figures, asserts nothing.
+//  1. pure: one reconcile plan over N NodeDiagnostic statuses (10 victims each), in memory;
+//  2. real apiserver (root and the control-plane binaries): M fake nodes with one victim pod
+//     each, the operator as a process; time until it has created M NodeDiagnostics, and
+//     until the session shows M nodes ready after M agent statuses are written.
+import { parseArgs } from 'node:util';
+import { performance } from 'node:perf_hooks';
+
+import type { SessionStatus } from '../crds/diagnostic-session.js';
+import { sessionFinalizer } from '../crds/names.js';
+import type { PodReport } from '../crds/report.js';
+import { missingControlPlane } from '../e2e/cluster/binaries.js';
+import { startControlPlane } from '../e2e/cluster/control-plane.js';
+import { kubectl } from '../e2e/cluster/kubectl.js';
+import { OperatorProcess } from '../e2e/operator/operator-process.js';
+import { ContentType, KubeClient } from '../operator/kube/client.js';
+import type { ChildObject, PodInfo } from '../operator/kube/objects.js';
+import { paths } from '../operator/kube/paths.js';
+import { planSession } from '../operator/session/plan.js';
+
+const { values } = parseArgs({
+  options: {
+    nodes: { type: 'string', default: '1000' },
+    'api-nodes': { type: 'string', default: '200' },
+    runs: { type: 'string', default: '20' },
+  },
+});
+const nodes = Number(values.nodes);
+const apiNodes = Number(values['api-nodes']);
+const runs = Number(values.runs);
+const victimsPerNode = 10;
+const t0 = Date.parse('2026-11-25T12:00:00Z');
+
+function victimReport(node: number, i: number): PodReport {
+  const score = (node * 37 + i * 11) % 100;
+  return {
+    namespace: 'shop',
+    name: `victim-${node}-${i}`,
+    uid: `uid-${node}-${i}`,
+    verdict: score > 70 ? 'High' : score > 40 ? 'Medium' : score > 10 ? 'Low' : 'None',
+    score,
+    scores: { cpu: score, io: score / 2, memory: 0 },
+    metrics: {
+      cpu: { runqWaitSeconds: 1.5, waitPercent: 15, runqP99Ms: 12, involuntaryPreemptions: 420, throttledSeconds: 0 },
+      io: { p99LatencyMs: 3.1, baselineP99Ms: 1.2, ops: 12000, bytes: 48_000_000 },
+    },
+    aggressors: [1, 2, 3].map((k) => ({
+      pod: { namespace: 'batch', name: `etl-${node}-${k}`, uid: `etl-${node}-${k}` },
+      resource: 'cpu' as const,
+      sharePercent: 60 / k,
+      evidence: `held CPU ${k} for ${(3 / k).toFixed(1)} s of the victim's 3.8 s wait`,
+    })),
+  };
+}
+
+function median(samples: number[]): number {
+  const sorted = [...samples].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
+}
+
+function pureBenchmark(n: number): void {
+  const pods: PodInfo[] = [];
+  const children: ChildObject[] = [];
+  for (let node = 0; node < n; node++) {
+    const nodeName = `node-${node}`;
+    const reports = Array.from({ length: victimsPerNode }, (_, i) => victimReport(node, i));
+    for (const r of reports)
+      pods.push({
+        namespace: 'shop',
+        name: r.name,
+        uid: r.uid,
+        labels: { app: 'victim' },
+        nodeName,
+        phase: 'Running',
+        terminating: false,
+      });
+    children.push({
+      metadata: {
+        name: `bench-${nodeName}`,
+        namespace: 'shop',
+        generation: 1,
+        labels: { 'app.kubernetes.io/managed-by': 'crosstalk', 'crosstalk.dev/session-uid': 'session-uid' },
+        ownerReferences: [
+          {
+            apiVersion: 'crosstalk.dev/v1alpha1',
+            kind: 'DiagnosticSession',
+            name: 'bench',
+            uid: 'session-uid',
+            controller: true,
+          },
+        ],
+      },
+      nodeName,
+      spec: undefined,
+      status: { observedGeneration: 1, phase: 'Measuring', pods: reports },
+    });
+  }
+  const session = {
+    metadata: { name: 'bench', namespace: 'shop', uid: 'session-uid', generation: 1, finalizers: [sessionFinalizer] },
+    spec: { selector: { matchLabels: { app: 'victim' } } },
+    status: { startTime: new Date(t0).toISOString() } satisfies SessionStatus,
+  };
+  const observe = (list: ChildObject[]) => ({
+    session,
+    children: list,
+    podsIn: () => pods,
+    nodes: new Map(),
+    nameTaken: () => false,
+    now: t0 + 60_000,
+  });
+  // The first plan also yields the specs the children would have; give them those.
+  const first = planSession(observe(children));
+  const specs = new Map(first.children.apply.map((m) => [m.spec.nodeName, m.spec]));
+  const settled = children.map((c) => ({ ...c, spec: specs.get(c.nodeName) }));
+
+  const times: number[] = [];
+  let status: SessionStatus | undefined;
+  for (let i = 0; i < runs; i++) {
+    const started = performance.now();
+    status = planSession(observe(settled)).status;
+    times.push(performance.now() - started);
+  }
+  const ms = median(times);
+  console.log(
+    `pure plan: ${n} nodes x ${victimsPerNode} victims = ${n * victimsPerNode} reports merged in ${ms.toFixed(1)} ms ` +
+      `(median of ${runs}; ${((n / ms) * 1000).toFixed(0)} node statuses/s); session status ${(JSON.stringify(status).length / 1024).toFixed(0)} KiB ` +
+      `(${status?.reports?.length} reports kept, ${status?.reportsOmitted} omitted)`,
+  );
+}
+
+async function apiserverBenchmark(m: number): Promise<void> {
+  if (m <= 0) return;
+  const missing = missingControlPlane() ?? (process.getuid?.() === 0 ? undefined : 'needs root');
+  if (missing) {
+    console.log(`real apiserver: skipped (${missing})`);
+    return;
+  }
+  const cp = await startControlPlane({ controllers: [] });
+  let operator: OperatorProcess | undefined;
+  try {
+    const admin = KubeClient.load(cp.kubeconfigPath('admin'));
+    for (const ns of ['crosstalk-system', 'shop']) await admin.create('/api/v1/namespaces', { metadata: { name: ns } });
+    const pods = Array.from({ length: m }, (_, i) => ({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: `victim-${i}`, namespace: 'shop', labels: { app: 'victim' } },
+      spec: { nodeName: `fake-node-${i}`, containers: [{ name: 'main', image: 'none' }] },
+    }));
+    await inBatches(pods, (p) => admin.create('/api/v1/namespaces/shop/pods', p));
+    operator = await OperatorProcess.start(cp, 'bench', ['--workers', '2']);
+
+    const applied = performance.now();
+    await kubectl(cp, ['apply', '-f', '-'], {
+      check: true,
+      input: JSON.stringify({
+        apiVersion: 'crosstalk.dev/v1alpha1',
+        kind: 'DiagnosticSession',
+        metadata: { name: 'bench', namespace: 'shop' },
+        spec: { selector: { matchLabels: { app: 'victim' } }, interval: '10s' },
+      }),
+    });
+    const children = await waitFor(async () => {
+      const list = (await admin.get(paths.nodeDiagnostics('shop'))) as {
+        items: {
+          metadata: { name: string; generation: number };
+          spec: { nodeName: string; targets: { uid: string; name: string }[] };
+        }[];
+      };
+      return list.items.length >= m ? list.items : undefined;
+    });
+    const fannedOut = performance.now() - applied;
+
+    const written = performance.now();
+    await inBatches(children, (c) =>
+      admin.patch(
+        paths.nodeDiagnostics('shop', c.metadata.name, 'status'),
+        {
+          status: {
+            observedGeneration: c.metadata.generation,
+            phase: 'Measuring',
+            pods: c.spec.targets.map((t, i) => ({ ...victimReport(i, 0), name: t.name, uid: t.uid })),
+          },
+        },
+        ContentType.mergePatch,
+      ),
+    );
+    const writeMs = performance.now() - written;
+    await waitFor(async () => {
+      const s = (await admin.get(paths.sessions('shop', 'bench'))) as { status?: SessionStatus };
+      return s.status?.nodes?.ready === m ? true : undefined;
+    });
+    const aggregated = performance.now() - written;
+    console.log(
+      `real apiserver: ${m} nodes: ${m} NodeDiagnostics created ${(fannedOut / 1000).toFixed(1)} s after the session was applied; ` +
+        `${m} agent statuses written in ${(writeMs / 1000).toFixed(1)} s, session showed ${m}/${m} ready ${(aggregated / 1000).toFixed(1)} s after the first write; ` +
+        `${await operator.metric('crosstalk_operator_reconciles_total')} reconciles, ` +
+        `${(await operator.metric('crosstalk_operator_reconcile_duration_seconds_sum')).toFixed(1)} s reconciling`,
+    );
+  } finally {
+    await operator?.stop();
+    await cp.stop();
+  }
+}
+
+async function inBatches<T>(items: readonly T[], fn: (item: T) => Promise<unknown>, size = 20): Promise<void> {
+  for (let i = 0; i < items.length; i += size) await Promise.all(items.slice(i, i + size).map(fn));
+}
+
+async function waitFor<T>(check: () => Promise<T | undefined>, timeoutMs = 300_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error('benchmark timed out');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+pureBenchmark(nodes);
+await apiserverBenchmark(apiNodes);
