@@ -5,6 +5,7 @@ import { expect } from 'chai';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -182,6 +183,7 @@ describe('e2e control plane teardown', function () {
       const harness = await NodeHarness.start({ kubeconfig: cp.kubeconfigPath(), nodeName: 'reaper' });
       await harness.close();
       expect(processAlive(workload), 'workload').to.equal(false);
+      expect(readdirSync(tmpdir()).filter((e) => e.startsWith('crosstalk-harness-orphan-'))).to.deep.equal([]);
       for (const scopeDir of scopeDirs(scope)) expect(existsSync(scopeDir), scopeDir).to.equal(false);
     } finally {
       await TestCgroup.create(scope).remove();

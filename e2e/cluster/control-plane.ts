@@ -33,7 +33,7 @@ import {
   type Identity,
 } from './identities.js';
 import { kubectl, type KubectlTarget } from './kubectl.js';
-import { processAlive } from './liveness.js';
+import { abandonedDirectories, claimDirectory } from './ownership.js';
 import { renderKubeconfig } from './kubeconfig.js';
 import { createClusterPki, issueClientCertificate, type ClusterPki } from './pki.js';
 import { freeLoopbackPort } from './ports.js';
@@ -78,9 +78,8 @@ export function crdManifests(): string[] {
     .map((f) => join(dir, f));
 }
 
-/** Temp directories of control planes; the owner file lets a later run reap abandoned ones. */
+/** Temp directories of control planes; a later run reaps those of dead owners. */
 const tempPrefix = 'crosstalk-cp-';
-const ownerFile = 'owner';
 const pidsFile = 'pids';
 
 export class ControlPlane implements KubectlTarget {
@@ -98,7 +97,7 @@ export class ControlPlane implements KubectlTarget {
     readonly dir: string,
     readonly binaries: ControlPlaneBinaries,
   ) {
-    writeFileSync(join(dir, ownerFile), `${process.pid}\n`);
+    claimDirectory(dir);
     this.logDir = join(dir, 'logs');
     this.kubectlCacheDir = join(dir, 'kubectl-cache');
     mkdirSync(this.logDir);
@@ -335,11 +334,7 @@ function removeDirectory(dir: string, keepLogs: boolean): void {
 /** Kills the components of control planes whose test process died without stopping them
  * (SIGKILL leaves no chance for exit handlers) and removes their directories. */
 function reapAbandoned(): void {
-  for (const entry of readdirSync(tmpdir())) {
-    if (!entry.startsWith(tempPrefix)) continue;
-    const dir = join(tmpdir(), entry);
-    const [owner] = readPids(join(dir, ownerFile));
-    if (owner === undefined || processAlive(owner)) continue;
+  for (const dir of abandonedDirectories(tempPrefix)) {
     for (const pgid of readPids(join(dir, pidsFile))) {
       // Only a process started with this directory in its arguments: pids get reused.
       if (!readCmdline(pgid).includes(dir)) continue;

@@ -26,6 +26,7 @@ import { placementHierarchies, TestCgroup } from '../../test/support/cgroups.js'
 import { onExitCleanup } from '../cluster/exit-cleanup.js';
 import { isValidNodeName } from '../cluster/identities.js';
 import { processAlive } from '../cluster/liveness.js';
+import { abandonedDirectories, claimDirectory, releaseDirectory } from '../cluster/ownership.js';
 import { qosCgroupPath, type CgroupDriver } from './cgroup-layout.js';
 import { applyLimits, minShares, type ContainerResources } from './cgroup-limits.js';
 import { HarnessError } from './errors.js';
@@ -80,6 +81,7 @@ export interface CloseOptions {
 /** Pod addresses: the processes share the host's network. */
 const hostIP = '127.0.0.1';
 const defaultImage = 'harness.crosstalk.dev/process';
+const logDirPrefix = 'crosstalk-harness-';
 const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 
 /** The Pod object `createPod` submits: bound to `nodeName`, never restarted. */
@@ -155,7 +157,8 @@ export class NodeHarness {
     this.clock = options.clock ?? (() => new Date());
     this.readySince = this.clock();
     this.ownsLogDir = options.logDir === undefined;
-    this.logDir = options.logDir ?? mkdtempSync(join(tmpdir(), `crosstalk-harness-${options.nodeName}-`));
+    this.logDir = options.logDir ?? mkdtempSync(join(tmpdir(), `${logDirPrefix}${options.nodeName}-`));
+    if (this.ownsLogDir) claimDirectory(this.logDir);
     this.core = config.makeApiClient(CoreV1Api);
     this.facts = {
       name: options.nodeName,
@@ -182,7 +185,7 @@ export class NodeHarness {
 
   /** Registers the node, prepares its cgroups and starts watching the pods bound to it. */
   static async start(options: NodeHarnessOptions): Promise<NodeHarness> {
-    await reapAbandonedScopes();
+    await reapAbandoned();
     const config = typeof options.kubeconfig === 'string' ? loadKubeconfig(options.kubeconfig) : options.kubeconfig;
     const harness = new NodeHarness(options, config);
     try {
@@ -251,10 +254,11 @@ export class NodeHarness {
       if (qos === 'BestEffort') applyLimits(cgroup, { cpuShares: minShares });
     }
     this.unregisterExitCleanup = onExitCleanup(() => {
-      // The directories go at the next harness start (reapAbandonedScopes).
+      // The cgroup directories go at the next harness start (reapAbandoned).
       this.scope.killAll();
-      if (this.ownsLogDir)
-        console.error(`node harness ${this.nodeName} killed at exit; container logs in ${this.logDir}`);
+      if (!this.ownsLogDir) return;
+      releaseDirectory(this.logDir);
+      console.error(`node harness ${this.nodeName} killed at exit; container logs kept in ${this.logDir}`);
     });
     await this.registerNode();
     this.heartbeat = setInterval(
@@ -428,7 +432,8 @@ export class NodeHarness {
       if (!isStatus(err, 404)) throw err;
     } finally {
       this.unregisterExitCleanup();
-      if (this.ownsLogDir && !keepLogs) rmSync(this.logDir, { recursive: true, force: true });
+      if (this.ownsLogDir && keepLogs) releaseDirectory(this.logDir);
+      else if (this.ownsLogDir) rmSync(this.logDir, { recursive: true, force: true });
     }
   }
 
@@ -460,9 +465,10 @@ function osImage(): string {
   }
 }
 
-/** Removes node scopes left by harness processes that died without closing (their
- * processes were killed at exit, or are killed here). */
-async function reapAbandonedScopes(): Promise<void> {
+/** Removes what harness processes that died without closing left behind: their node
+ * scopes (processes killed at exit, or here) and their log directories. */
+async function reapAbandoned(): Promise<void> {
+  for (const dir of abandonedDirectories(logDirPrefix)) rmSync(dir, { recursive: true, force: true });
   const { mountPoints } = readCgroupMounts();
   const own = readProcCgroup();
   const abandoned = new Set<string>();
