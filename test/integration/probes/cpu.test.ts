@@ -39,7 +39,9 @@ async function twoBurnersOnOneCpu(f: ProbeFixture, session: ProbeSession): Promi
   session.attach();
   f.burner(a, 1);
   f.burner(b, 1);
-  await sleep(300); // both running
+  // Both running, and the kernel done with what earlier tests left (freeing their
+  // maps runs in kworkers, on this CPU too: slow under the VM lane's emulation).
+  await sleep(1000);
   const { cpu, durationNs } = await measure(session, 2000);
   expect(cpu, 'cpu window').to.not.equal(undefined);
   if (!cpu) return;
@@ -48,8 +50,15 @@ async function twoBurnersOnOneCpu(f: ProbeFixture, session: ProbeSession): Promi
     [b, a],
   ] as const) {
     const wait = waitOf(cpu, victim);
+    const split = cpu.attribution
+      .filter((s) => s.victim === victim.id('unified'))
+      .map((s) => `${s.aggressor}: ${(s.waitNs / 1e6).toFixed(1)} ms`)
+      .join(', ');
     expect(wait / durationNs, 'share of the window spent waiting').to.be.within(0.4, 0.6);
-    expect(attributed(cpu, victim, other) / wait, 'share of the wait attributed to the other').to.be.at.least(0.9);
+    expect(
+      attributed(cpu, victim, other) / wait,
+      `share of the wait attributed to the other (${split})`,
+    ).to.be.at.least(0.9);
   }
   expect(waitOf(cpu, idle), 'idle cgroup wait').to.equal(0);
   const usage = (cg: TestCgroup) => cpu.usage.find((u) => u.cgroupId === cg.id('unified'))?.oncpuNs ?? 0;
