@@ -38,8 +38,8 @@ mark "controllers $(cat /sys/fs/cgroup/cgroup.controllers)"
 mark "subtree_control $(cat /sys/fs/cgroup/cgroup.subtree_control)"
 cd "$crosstalk_repo" || fail "the checkout $crosstalk_repo is not visible in the guest"
 mark "addon $(sha256sum agent/native/build/Release/crosstalk.node | cut -d' ' -f1)"
-# shellcheck source=scripts/env.sh
-. scripts/env.sh
+# The very Node binary that runs the lane on the host.
+export PATH="$crosstalk_node:$PATH"
 mark "node $(node --version)"
 
 mapfile -t args <"$results/mocha-args"

@@ -19,7 +19,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { addonPath } from '../../agent/native/binding.js';
@@ -74,7 +74,9 @@ function followFile(path: string): { poll: () => void } {
 async function main(): Promise<number> {
   const started = Date.now();
   const options = parseLaneArgs(process.argv.slice(2), repo);
-  if (/\s/.test(repo)) throw new VmLaneError('BAD_ARGUMENT', `the checkout path "${repo}" contains whitespace`);
+  // Paths travel on the kernel command line, which splits at whitespace.
+  for (const path of [repo, process.execPath])
+    if (/\s/.test(path)) throw new VmLaneError('BAD_ARGUMENT', `the path "${path}" contains whitespace`);
   if (!existsSync(addonPath)) throw new VmLaneError('NOT_BUILT', `${addonPath} is missing: run \`npm run setup\``);
   const hostAddonSha256 = createHash('sha256').update(readFileSync(addonPath)).digest('hex');
 
@@ -101,6 +103,7 @@ async function main(): Promise<number> {
       resultsDir,
       guestScript: join(repo, 'e2e/vm/guest.sh'),
       repo,
+      nodeBinDir: dirname(process.execPath),
       memoryMiB: 1024,
       cpus: 2,
     };
@@ -123,7 +126,13 @@ async function main(): Promise<number> {
     mochaOutput.poll();
     await new Promise((resolve) => serial.end(resolve));
 
-    const reasons = failureReasons({ report, timedOut: boot.timedOut, timeoutMs: options.timeoutMs, hostAddonSha256 });
+    const reasons = failureReasons({
+      report,
+      timedOut: boot.timedOut,
+      timeoutMs: options.timeoutMs,
+      hostAddonSha256,
+      hostNode: process.version,
+    });
     log(`guest kernel: ${report.kernel ?? 'unknown'}`);
     log(
       `guest cgroup2 controllers: ${report.controllers ?? 'unknown'}; root subtree_control: ${report.subtreeControl ?? 'unknown'}`,

@@ -1,6 +1,6 @@
 // Whether a VM lane run passed: only the guest's own markers count (qemu's exit status
 // means nothing), and a guest that was killed, never reported, ran on a node that is not
-// pure cgroup v2, or loaded another addon than the host built is a failure.
+// pure cgroup v2, or ran another Node or addon than the host's is a failure.
 import type { GuestReport } from './markers.js';
 
 /** Controllers a kubelet on a pure cgroup-v2 node enables, which the guest must offer. */
@@ -11,6 +11,8 @@ export interface RunFacts {
   readonly timedOut: boolean;
   readonly timeoutMs: number;
   readonly hostAddonSha256: string;
+  /** `process.version` of the Node that runs the lane. */
+  readonly hostNode: string;
 }
 
 /** The reasons the run failed; empty when it passed. */
@@ -26,6 +28,9 @@ export function failureReasons(facts: RunFacts): string[] {
   }
   if (report.addonSha256 !== undefined && report.addonSha256 !== facts.hostAddonSha256) {
     reasons.push(`the guest read another native addon (sha256 ${report.addonSha256}) than the host built`);
+  }
+  if (report.node !== undefined && report.node !== facts.hostNode) {
+    reasons.push(`the guest ran Node ${report.node}, not the host's ${facts.hostNode}`);
   }
   if (report.exitCode === undefined) {
     if (!facts.timedOut && report.errors.length === 0) reasons.push('the guest powered off without an exit status');

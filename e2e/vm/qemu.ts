@@ -14,9 +14,11 @@ export interface BootPlan {
   readonly disk: string;
   /** Host directory the guest mounts writable (tag `results`). */
   readonly resultsDir: string;
-  /** Absolute path of the stage-2 script and of the checkout, as the host sees them. */
+  /** Absolute paths of the stage-2 script, the checkout and the directory of the Node
+   * binary the guest runs, as the host sees them. */
   readonly guestScript: string;
   readonly repo: string;
+  readonly nodeBinDir: string;
   readonly memoryMiB: number;
   readonly cpus: number;
 }
@@ -40,6 +42,7 @@ export function kernelCommandLine(plan: BootPlan): string {
     'cgroup_no_v1=all',
     `crosstalk_guest=${plan.guestScript}`,
     `crosstalk_repo=${plan.repo}`,
+    `crosstalk_node=${plan.nodeBinDir}`,
   ].join(' ');
 }
 

@@ -8,11 +8,19 @@ const healthy: GuestReport = {
   kernel: '6.1.0-56-amd64',
   subtreeControl: 'cpuset cpu io memory pids',
   addonSha256: 'aa',
+  node: 'v24.21.0',
   exitCode: 0,
 };
 
 function facts(report: Partial<GuestReport>, run: Partial<RunFacts> = {}): RunFacts {
-  return { report: { ...healthy, ...report }, timedOut: false, timeoutMs: 600_000, hostAddonSha256: 'aa', ...run };
+  return {
+    report: { ...healthy, ...report },
+    timedOut: false,
+    timeoutMs: 600_000,
+    hostAddonSha256: 'aa',
+    hostNode: 'v24.21.0',
+    ...run,
+  };
 }
 
 describe('vm lane outcome', function () {
@@ -34,12 +42,19 @@ describe('vm lane outcome', function () {
 
   it('fails a failing suite, a missing controller, another addon and guest errors', function () {
     const reasons = failureReasons(
-      facts({ exitCode: 1, subtreeControl: 'cpu memory', addonSha256: 'bb', errors: ['cannot mount cgroup2'] }),
+      facts({
+        exitCode: 1,
+        subtreeControl: 'cpu memory',
+        addonSha256: 'bb',
+        node: 'v20.20.2',
+        errors: ['cannot mount cgroup2'],
+      }),
     );
     expect(reasons).to.deep.equal([
       'guest error: cannot mount cgroup2',
       "the guest's root cgroup does not delegate io, cpuset, pids",
       'the guest read another native addon (sha256 bb) than the host built',
+      "the guest ran Node v20.20.2, not the host's v24.21.0",
       "the guest's mocha exited with status 1",
     ]);
   });

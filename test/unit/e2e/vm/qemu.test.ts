@@ -9,6 +9,7 @@ const plan: BootPlan = {
   resultsDir: '/r/results',
   guestScript: '/repo/e2e/vm/guest.sh',
   repo: '/repo',
+  nodeBinDir: '/cache/node/bin',
   memoryMiB: 1024,
   cpus: 2,
 };
@@ -22,6 +23,7 @@ describe('vm lane qemu', function () {
       'panic=-1',
       'crosstalk_guest=/repo/e2e/vm/guest.sh',
       'crosstalk_repo=/repo',
+      'crosstalk_node=/cache/node/bin',
     ]);
   });
 
