@@ -3,6 +3,7 @@
 // linear in the number of reports apart from one sort, so it scales to many nodes.
 import { sessionLimits, type ProbeIssue, type VictimReport } from '../../crds/diagnostic-session.js';
 import { nodeDiagnosticStatusSchema, type NodeDiagnosticStatus } from '../../crds/node-diagnostic.js';
+import { memoizedSafeParse } from './memo.js';
 import { podKey, verdictRank, type Aggressor, type Verdict } from '../../crds/report.js';
 
 /** One node's share as the aggregation sees it. */
@@ -42,6 +43,7 @@ export interface Aggregate {
 }
 
 const mediumRank = verdictRank('Medium');
+const parseStatus = memoizedSafeParse(nodeDiagnosticStatusSchema);
 
 export function aggregate(views: readonly NodeView[]): Aggregate {
   let ready = 0;
@@ -58,7 +60,7 @@ export function aggregate(views: readonly NodeView[]): Aggregate {
       waiting.push(view.nodeName);
       continue;
     }
-    const parsed = nodeDiagnosticStatusSchema.safeParse(view.status);
+    const parsed = parseStatus(view.status);
     if (!parsed.success) {
       unreadable.push({ node: view.nodeName, message: parsed.error.issues[0]?.message ?? 'invalid status' });
       continue;

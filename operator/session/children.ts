@@ -11,6 +11,7 @@ import { managedByLabel, managedByValue, nodeDiagnosticName, sessionUidLabel } f
 import { nodeDiagnosticKind, nodeDiagnosticSpecSchema, type NodeDiagnosticSpec } from '../../crds/node-diagnostic.js';
 import type { ObjectMeta } from '../../crds/meta.js';
 import type { ChildObject } from '../kube/objects.js';
+import { memoizedSafeParse } from './memo.js';
 
 export interface SessionIdentity {
   readonly name: string;
@@ -88,8 +89,11 @@ export function childManifest(session: SessionIdentity, name: string, spec: Node
   };
 }
 
+/** A child's spec as the operator reads it (defaults filled in), parsed once per object. */
+export const parseChildSpec = memoizedSafeParse(nodeDiagnosticSpecSchema);
+
 function upToDate(child: ChildObject, manifest: ChildManifest): boolean {
-  const spec = nodeDiagnosticSpecSchema.safeParse(child.spec);
+  const spec = parseChildSpec(child.spec);
   const labels = child.metadata.labels ?? {};
   return (
     spec.success &&

@@ -15,13 +15,18 @@ import {
 import { formatDuration, parseDuration } from '../../crds/duration.js';
 import { apiVersion } from '../../crds/meta.js';
 import { sessionFinalizer } from '../../crds/names.js';
-import type { NodeDiagnosticSpec } from '../../crds/node-diagnostic.js';
-import { nodeDiagnosticSpecSchema } from '../../crds/node-diagnostic.js';
-import { nodeLimits } from '../../crds/node-diagnostic.js';
+import { nodeLimits, type NodeDiagnosticSpec } from '../../crds/node-diagnostic.js';
 import { podKey, verdictRank } from '../../crds/report.js';
 import type { ChildObject, NodeInfo, SessionObject } from '../kube/objects.js';
 import { aggregate, describeAggressor, type Aggregate, type NodeView } from './aggregate.js';
-import { childSpec, planChildren, sessionIdentity, type ChildChanges, type SessionIdentity } from './children.js';
+import {
+  childSpec,
+  parseChildSpec,
+  planChildren,
+  sessionIdentity,
+  type ChildChanges,
+  type SessionIdentity,
+} from './children.js';
 import { ConditionType, mergeConditions, Reason, type ConditionDraft } from './conditions.js';
 import { eventDraft, EventReason, type EventDraft, type ObjectReference } from './events.js';
 import { labelMapProblems, selectorProblems } from './selectors.js';
@@ -194,7 +199,7 @@ function planValid(ctx: PlanContext, spec: SessionSpec): SessionPlan {
 }
 
 function specOf(child: ChildObject): NodeDiagnosticSpec | undefined {
-  const parsed = nodeDiagnosticSpecSchema.safeParse(child.spec);
+  const parsed = parseChildSpec(child.spec);
   return parsed.success ? parsed.data : undefined;
 }
 
