@@ -7,7 +7,7 @@ import { parseArgs } from 'node:util';
 import { VmLaneError } from './errors.js';
 
 export const defaultSpecs = ['test/integration', 'test/v2'];
-const defaultTimeoutSeconds = 1800;
+const defaultTimeoutSeconds = 900;
 
 export interface LaneOptions {
   /** mocha spec paths relative to the checkout. */

@@ -23,7 +23,7 @@ describe('vm lane arguments', function () {
     expect(parseLaneArgs([], checkout)).to.deep.equal({
       specs: ['test/integration', 'test/v2'],
       grep: undefined,
-      timeoutMs: 1_800_000,
+      timeoutMs: 900_000,
       keep: false,
     });
   });
