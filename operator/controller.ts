@@ -47,6 +47,8 @@ export interface ControllerOptions {
   workers: number;
   /** Every session is reconciled at least this often; caches are relisted as often. */
   resyncMs: number;
+  /** Least time between two status writes of a session that change only its figures. */
+  statusIntervalMs: number;
 }
 
 export const fieldManager = 'crosstalk-operator';
@@ -65,6 +67,7 @@ export class SessionController {
   private readonly podsByNamespace = new Map<string, Map<string, PodInfo>>();
   /** Event names already created (or found to exist), to skip repeated create calls. */
   private readonly emitted = new Set<string>();
+  private readonly statusWrittenAt = new Map<string, number>();
   private readonly stopping = new AbortController();
   private resyncTimer: { cancel(): void } | undefined;
 
@@ -200,7 +203,15 @@ export class SessionController {
       },
       now: this.o.clock.now(),
     });
+    // Agents report every window: when only the figures moved, write them at most once per
+    // statusIntervalMs per session instead of once per agent update.
+    const sinceWrite = this.o.clock.now() - (this.statusWrittenAt.get(key) ?? -Infinity);
+    if (plan.status && onlyStatus(plan) && sinceWrite < this.o.statusIntervalMs) {
+      const wait = this.o.statusIntervalMs - sinceWrite;
+      return Math.min(wait, plan.requeueAfterMs ?? wait);
+    }
     await this.execute(session, plan);
+    if (plan.status) this.statusWrittenAt.set(key, this.o.clock.now());
     return plan.requeueAfterMs;
   }
 
@@ -296,6 +307,7 @@ export class SessionController {
 
   private sessionDeleted(s: SessionObject): void {
     this.specs.delete(objectKey(s.metadata));
+    this.statusWrittenAt.delete(objectKey(s.metadata));
   }
 
   private childChanged(child: ChildObject | undefined, old: ChildObject | undefined): void {
@@ -334,6 +346,13 @@ export class SessionController {
     if (node && old && isDeepStrictEqual(node.labels, old.labels)) return;
     for (const [key, spec] of this.specs) if (spec.nodeSelector) this.queue.add(key);
   }
+}
+
+/** The plan changes the session's status and nothing else (a short delay harms nobody). */
+function onlyStatus(plan: SessionPlan): boolean {
+  return (
+    !plan.finalizer && plan.children.apply.length === 0 && plan.children.remove.length === 0 && plan.events.length === 0
+  );
 }
 
 function previousPhase(session: SessionObject): unknown {

@@ -61,6 +61,13 @@ const program = new Command()
   .addOption(new Option('--workers <n>', 'sessions reconciled in parallel').argParser(positiveInt).default(2))
   .addOption(durationOption('--resync', 'reconcile every session and relist every cache at least this often', '5m'))
   .addOption(
+    durationOption(
+      '--status-interval',
+      'least time between two status writes of a session that only update figures',
+      '1s',
+    ),
+  )
+  .addOption(
     new Option('--http-address <host:port>', 'serve /healthz, /readyz and /metrics here (port 0: any free port)')
       .argParser(hostPort)
       .default({ host: '0.0.0.0', port: 8080 }, '0.0.0.0:8080'),
@@ -86,6 +93,7 @@ async function main(): Promise<void> {
     identity: opts.identity,
     workers: opts.workers,
     resyncMs: opts.resync,
+    statusIntervalMs: opts.statusInterval,
   });
   const elector = opts.leaderElect
     ? new LeaderElector({
