@@ -137,7 +137,7 @@ static int put_cache(struct ct_session *s, struct ct_writer *w, struct ct_sectio
 		     const void *values, size_t stride)
 {
 	__u64 id = *(const __u64 *)key;
-	bool dead = ct_dead_contains(&s->dead, CT_UNIFIED_HIERARCHY, id);
+	bool dead = ct_dead_contains(&w->dead, CT_UNIFIED_HIERARCHY, id);
 	struct ct_cache_record *r = ct_record_add(w, h);
 
 	if (!r)

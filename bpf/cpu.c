@@ -52,7 +52,7 @@ static int put_cgroup(struct ct_session *s, struct ct_writer *w, struct ct_secti
 		      const void *values, size_t stride)
 {
 	__u64 id = *(const __u64 *)key;
-	bool dead = ct_dead_contains(&s->dead, CT_UNIFIED_HIERARCHY, id);
+	bool dead = ct_dead_contains(&w->dead, CT_UNIFIED_HIERARCHY, id);
 	struct ct_cpu_cgroup_record *r = ct_record_add(w, h);
 
 	if (!r)
@@ -67,7 +67,7 @@ static int put_victim(struct ct_session *s, struct ct_writer *w, struct ct_secti
 		      const void *values, size_t stride)
 {
 	__u64 id = *(const __u64 *)key;
-	bool dead = ct_dead_contains(&s->dead, CT_UNIFIED_HIERARCHY, id);
+	bool dead = ct_dead_contains(&w->dead, CT_UNIFIED_HIERARCHY, id);
 	struct ct_runq_victim_record *r = ct_record_add(w, h);
 
 	if (!r)
@@ -82,8 +82,8 @@ static int put_pair(struct ct_session *s, struct ct_writer *w, struct ct_section
 		    const void *values, size_t stride)
 {
 	const struct ct_pair_key *k = key;
-	bool dead = ct_dead_contains(&s->dead, CT_UNIFIED_HIERARCHY, k->victim) ||
-		    ct_dead_contains(&s->dead, CT_UNIFIED_HIERARCHY, k->aggressor);
+	bool dead = ct_dead_contains(&w->dead, CT_UNIFIED_HIERARCHY, k->victim) ||
+		    ct_dead_contains(&w->dead, CT_UNIFIED_HIERARCHY, k->aggressor);
 	struct ct_wait_pair_record *r = ct_record_add(w, h);
 
 	if (!r)

@@ -276,7 +276,7 @@ int ct_open(const struct ct_options *o, struct ct_session **out, struct ct_error
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return ct_fail(e, -ENOMEM, -1, "open", "out of memory");
-	s->flags = o->flags;
+	pthread_mutex_init(&s->lock, NULL);
 	for (int p = 0; p < CT_PROBE_COUNT; p++)
 		s->status[p].hierarchy_id = -1;
 	s->ncpus = libbpf_num_possible_cpus();
@@ -390,7 +390,10 @@ int ct_set_targets(struct ct_session *s, const struct ct_target *targets, size_t
 
 int ct_attach(struct ct_session *s, struct ct_error *e)
 {
+	bool active;
+
 	reset_error(e);
+	pthread_mutex_lock(&s->lock);
 	for (int p = 0; p < CT_PROBE_COUNT; p++) {
 		if (s->status[p].state != CT_STATE_LOADED)
 			continue;
@@ -398,7 +401,9 @@ int ct_attach(struct ct_session *s, struct ct_error *e)
 		if (ct_ops(p)->attach(s) == 0)
 			s->status[p].state = CT_STATE_ACTIVE;
 	}
-	return any_in_state(s, CT_STATE_ACTIVE) ? 0 : first_probe_error(s, e);
+	active = any_in_state(s, CT_STATE_ACTIVE);
+	pthread_mutex_unlock(&s->lock);
+	return active ? 0 : first_probe_error(s, e);
 }
 
 int ct_status(const struct ct_session *s, int probe, struct ct_probe_status *out)
@@ -452,5 +457,6 @@ void ct_close(struct ct_session *s)
 		ct_ops(p)->destroy(s);
 	ct_dead_free(&s->dead);
 	btf__free(s->vmlinux_btf);
+	pthread_mutex_destroy(&s->lock);
 	free(s);
 }

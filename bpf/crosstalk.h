@@ -92,6 +92,7 @@ enum ct_section_kind {
 	CT_SECTION_RECLAIM = 6,         /* struct ct_reclaim_record */
 	CT_SECTION_CACHE = 7,           /* struct ct_cache_record */
 	CT_SECTION_HEALTH = 8,          /* struct ct_health_record */
+	CT_SECTION_WINDOW = 9,          /* struct ct_window_record (one, first) */
 	CT_SECTION_CGROUP_EVENTS = 16,  /* struct ct_cgroup_event (lifecycle.h) */
 	CT_SECTION_IO_EVENTS = 17,      /* struct ct_io_event_record */
 	CT_SECTION_RECLAIM_EVENTS = 18, /* struct ct_reclaim_event_record */
@@ -154,6 +155,12 @@ struct ct_cache_record {
 	__u32 flags;
 	__u32 reserved;
 	struct ct_cache_stats v; /* summed over CPUs */
+};
+
+/* When the maps were read: the window's end (CLOCK_MONOTONIC, as bpf_ktime_get_ns),
+ * taken in the reading thread so a slow caller does not stretch the window. */
+struct ct_window_record {
+	__u64 time_ns;
 };
 
 struct ct_health_record {

@@ -183,13 +183,15 @@ ssize_t ct_drain_events(struct ct_session *s, void *buf, size_t len, struct ct_e
 
 	memset(e, 0, sizeof(*e));
 	e->probe = -1;
+	pthread_mutex_lock(&s->lock);
 	err = ct_events_pump(s);
-	if (err)
-		return ct_fail(e, err, -1, "drain", "cannot read the probes' ring buffers");
-	drain_queue(&s->cgroup_events, &w);
-	drain_queue(&s->io_events, &w);
-	drain_queue(&s->reclaim_events, &w);
-	return w.used;
+	if (!err) {
+		drain_queue(&s->cgroup_events, &w);
+		drain_queue(&s->io_events, &w);
+		drain_queue(&s->reclaim_events, &w);
+	}
+	pthread_mutex_unlock(&s->lock);
+	return err ? ct_fail(e, err, -1, "drain", "cannot read the probes' ring buffers") : (ssize_t)w.used;
 }
 
 void ct_events_free(struct ct_session *s)

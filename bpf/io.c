@@ -55,15 +55,15 @@ static int io_attach(struct ct_session *s)
 		   : 0;
 }
 
-static bool owner_dead(struct ct_session *s, const struct ct_io_key *k)
+static bool owner_dead(struct ct_session *s, struct ct_writer *w, const struct ct_io_key *k)
 {
-	return ct_dead_contains(&s->dead, s->status[CT_PROBE_IO].hierarchy_id, k->cgroup);
+	return ct_dead_contains(&w->dead, s->status[CT_PROBE_IO].hierarchy_id, k->cgroup);
 }
 
 static int put_stats(struct ct_session *s, struct ct_writer *w, struct ct_section_header *h, const void *key,
 		     const void *values, size_t stride)
 {
-	bool dead = owner_dead(s, key);
+	bool dead = owner_dead(s, w, key);
 	struct ct_io_stats_record *r = ct_record_add(w, h);
 
 	(void)stride;
@@ -78,7 +78,7 @@ static int put_stats(struct ct_session *s, struct ct_writer *w, struct ct_sectio
 static int put_latency(struct ct_session *s, struct ct_writer *w, struct ct_section_header *h, const void *key,
 		       const void *values, size_t stride)
 {
-	bool dead = owner_dead(s, key);
+	bool dead = owner_dead(s, w, key);
 	struct ct_io_latency_record *r = ct_record_add(w, h);
 
 	(void)stride;

@@ -50,9 +50,10 @@ static int put_reclaim(struct ct_session *s, struct ct_writer *w, struct ct_sect
 		       const void *values, size_t stride)
 {
 	__u64 id = *(const __u64 *)key;
-	bool dead = ct_dead_contains(&s->dead, CT_UNIFIED_HIERARCHY, id);
+	bool dead = ct_dead_contains(&w->dead, CT_UNIFIED_HIERARCHY, id);
 	struct ct_reclaim_record *r = ct_record_add(w, h);
 
+	(void)s;
 	(void)stride;
 	if (!r)
 		return -ENOSPC;

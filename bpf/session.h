@@ -3,6 +3,7 @@
 #ifndef CROSSTALK_SESSION_H
 #define CROSSTALK_SESSION_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
@@ -53,9 +54,11 @@ struct ct_pump {
 };
 
 struct ct_session {
+	/* Guards the ring buffers, event queues and dead set: ct_read_window runs on a worker
+	 * thread while the caller may drain events or attach. */
+	pthread_mutex_t lock;
 	int ncpus;
 	struct btf *vmlinux_btf;             /* during ct_open only */
-	__u32 flags;                      /* CT_OPT_* */
 	struct ct_probe_status status[CT_PROBE_COUNT];
 	struct cpu_bpf *cpu;
 	struct io_bpf *io;
@@ -82,6 +85,7 @@ struct ct_writer {
 	char *buf;
 	size_t len, used;
 	bool full;
+	struct ct_dead_set dead; /* the session's, as of the start of the read */
 	struct ct_pending_delete *deletes;
 	size_t ndeletes, deletes_cap;
 };
@@ -148,13 +152,16 @@ void ct_sum_u64(__u64 *out, const void *values, size_t stride, int ncpus, size_t
 /* Dead cgroups (tombstones). */
 void ct_dead_add(struct ct_dead_set *d, __s32 hierarchy_id, __u64 cgroup_id);
 bool ct_dead_contains(struct ct_dead_set *d, __s32 hierarchy_id, __u64 cgroup_id);
+/* A sorted copy for a read; false when out of memory. */
+bool ct_dead_copy(struct ct_dead_set *to, struct ct_dead_set *from);
 /* After a read: each tombstone is kept for CT_DEAD_READS reads, then forgotten. */
 void ct_dead_age(struct ct_dead_set *d);
 void ct_dead_free(struct ct_dead_set *d);
 
 /* events.c */
 void ct_events_setup(struct ct_session *s);
-/* Moves everything the kernel produced into the queues (and learns dead cgroups). */
+/* Moves everything the kernel produced into the queues (and learns dead cgroups).
+ * Called with s->lock held. */
 int ct_events_pump(struct ct_session *s);
 void ct_events_free(struct ct_session *s);
 

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "session.h"
@@ -158,6 +159,19 @@ bool ct_dead_contains(struct ct_dead_set *d, __s32 hierarchy_id, __u64 cgroup_id
 	return bsearch(&key, d->items, d->count, sizeof(*d->items), compare_dead) != NULL;
 }
 
+bool ct_dead_copy(struct ct_dead_set *to, struct ct_dead_set *from)
+{
+	ct_dead_contains(from, 0, 0); /* sorts */
+	to->items = from->count ? malloc(from->count * sizeof(*from->items)) : NULL;
+	if (from->count && !to->items)
+		return false;
+	if (from->count)
+		memcpy(to->items, from->items, from->count * sizeof(*from->items));
+	to->count = to->cap = from->count;
+	to->sorted = true;
+	return true;
+}
+
 void ct_dead_age(struct ct_dead_set *d)
 {
 	size_t kept = 0;
@@ -214,13 +228,33 @@ static int write_health(struct ct_session *s, struct ct_writer *w)
 	return 0;
 }
 
+static int write_time(struct ct_writer *w)
+{
+	struct ct_section_header *h = ct_section_begin(w, CT_SECTION_WINDOW, sizeof(struct ct_window_record));
+	struct ct_window_record *r = h ? ct_record_add(w, h) : NULL;
+	struct timespec now;
+
+	if (!r)
+		return -ENOSPC;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	r->time_ns = (__u64)now.tv_sec * 1000000000ULL + (__u64)now.tv_nsec;
+	return 0;
+}
+
 static ssize_t write_window(struct ct_session *s, struct ct_writer *w, struct ct_error *e)
 {
-	/* Learn every rmdir that happened before this read. */
-	int err = ct_events_pump(s);
+	int err;
 
+	/* Learn every rmdir that happened before this read, then walk the maps unlocked. */
+	pthread_mutex_lock(&s->lock);
+	err = ct_events_pump(s);
+	if (!err && !ct_dead_copy(&w->dead, &s->dead))
+		err = -ENOMEM;
+	pthread_mutex_unlock(&s->lock);
 	if (err)
 		return ct_fail(e, err, CT_PROBE_LIFECYCLE, "read", "cannot read the cgroup events");
+	if (write_time(w))
+		return ct_fail(e, -ENOSPC, -1, "read", "window buffer too small");
 	for (int p = 0; p < CT_PROBE_COUNT; p++) {
 		if (s->status[p].state != CT_STATE_ACTIVE || !ct_ops(p)->read)
 			continue;
@@ -234,7 +268,9 @@ static ssize_t write_window(struct ct_session *s, struct ct_writer *w, struct ct
 		return ct_fail(e, -ENOSPC, -1, "read", "window buffer too small");
 	for (size_t i = 0; i < w->ndeletes; i++)
 		bpf_map_delete_elem(w->deletes[i].fd, w->deletes[i].key);
+	pthread_mutex_lock(&s->lock);
 	ct_dead_age(&s->dead);
+	pthread_mutex_unlock(&s->lock);
 	return w->used;
 }
 
@@ -247,5 +283,6 @@ ssize_t ct_read_window(struct ct_session *s, void *buf, size_t len, struct ct_er
 	e->probe = -1;
 	n = write_window(s, &w, e);
 	free(w.deletes);
+	ct_dead_free(&w.dead);
 	return n;
 }

@@ -23,6 +23,7 @@ export const sectionKinds = {
   reclaim: 6,
   cache: 7,
   health: 8,
+  window: 9,
   cgroupEvents: 16,
   ioEvents: 17,
   reclaimEvents: 18,

@@ -88,6 +88,7 @@ export const layouts = {
     },
   },
   cacheRecord: { size: 48, fields: { cgroupId: u64(0), flags: u32(8), counts: u64s(16, cacheCounters) } },
+  windowRecord: { size: 8, fields: { timeNs: u64(0) } },
   healthRecord: {
     size: 56,
     fields: {
@@ -174,6 +175,7 @@ const recordOf = {
   reclaim: 'reclaimRecord',
   cache: 'cacheRecord',
   health: 'healthRecord',
+  window: 'windowRecord',
   cgroupEvents: 'cgroupEvent',
   ioEvents: 'ioEventRecord',
   reclaimEvents: 'reclaimEventRecord',

@@ -109,7 +109,8 @@ export class ProbeSession {
   /** Deltas since the previous read (the first read: since attach). */
   async read(): Promise<ProbeWindow> {
     const raw = await this.native.readWindow();
-    const endNs = this.clock.monotonicNs();
+    // When the maps were read (not when this promise resolved: the loop may be busy).
+    const endNs = raw.window[0]?.timeNs ?? this.clock.monotonicNs();
     const active = new Map<ProbeName, number | undefined>();
     for (const s of this.native.status()) if (s.state === 'active') active.set(s.probe, s.hierarchyId);
     const { window, snapshot } = diffWindow(this.snapshot, raw, { startNs: this.windowStart, endNs, active });

@@ -377,6 +377,7 @@ Napi::Object Layout(Napi::Env env) {
        {"flags", AT(ct_cache_record, flags)},
        {"counts", AT(ct_cache_record, v.count)}},
       sizeof(ct_cache_record));
+  add("windowRecord", {{"timeNs", AT(ct_window_record, time_ns)}}, sizeof(ct_window_record));
   add("healthRecord",
       {{"probe", AT(ct_health_record, probe)},
        {"mapFull", AT(ct_health_record, kernel.map_full)},
@@ -451,6 +452,7 @@ Napi::Object Constants(Napi::Env env) {
                    {"reclaim", CT_SECTION_RECLAIM},
                    {"cache", CT_SECTION_CACHE},
                    {"health", CT_SECTION_HEALTH},
+                   {"window", CT_SECTION_WINDOW},
                    {"cgroupEvents", CT_SECTION_CGROUP_EVENTS},
                    {"ioEvents", CT_SECTION_IO_EVENTS},
                    {"reclaimEvents", CT_SECTION_RECLAIM_EVENTS}});

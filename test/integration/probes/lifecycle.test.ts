@@ -80,4 +80,22 @@ describe('lifecycle probe (ground truth)', function () {
       probes.close();
     }
   });
+
+  it('drains events while windows are being read on the worker thread', async function () {
+    const session = f.open({ probes: ['cpu'] });
+    session.attach();
+    const seen = new Set<bigint>();
+    const ids: bigint[] = [];
+    const reads: Promise<unknown>[] = [];
+    for (let i = 0; i < 20; i++) {
+      reads.push(session.read());
+      const cg = f.cgroup(`churn-${i}`);
+      ids.push(cg.id('unified'));
+      await cg.remove();
+      for (const e of session.drainEvents()) if (e.type === 'cgroup' && e.kind === 'rmdir') seen.add(e.cgroup.id);
+    }
+    await Promise.all(reads);
+    for (const e of session.drainEvents()) if (e.type === 'cgroup' && e.kind === 'rmdir') seen.add(e.cgroup.id);
+    expect(ids.filter((id) => !seen.has(id))).to.deep.equal([]);
+  });
 });

@@ -12,6 +12,7 @@ const none = {
   reclaim: [],
   cache: [],
   health: [],
+  window: [],
   cgroupEvents: [],
   ioEvents: [],
   reclaimEvents: [],

@@ -15,6 +15,7 @@ function sections(partial: Partial<RawSections>): RawSections {
     reclaim: [],
     cache: [],
     health: [],
+    window: [],
     cgroupEvents: [],
     ioEvents: [],
     reclaimEvents: [],
