@@ -22,6 +22,19 @@ describe('native probe errors', function () {
     expect(err.op).to.equal('load');
   });
 
+  it('refuses more victims than a probe can hold as E2BIG, naming the probe', function () {
+    requireOrSkip(this, missingBpf());
+    const session = ProbeSession.open({ probes: ['cpu'] });
+    try {
+      const targets = Array.from({ length: 1025 }, (_, i) => ({ hierarchyId: 0, id: BigInt(i + 1) }));
+      const err = catchProbeError(() => session.setTargets(targets));
+      expect(err).to.include({ code: 'E2BIG', op: 'targets', probe: 'cpu' });
+      expect(err.message).to.contain('at most 1024');
+    } finally {
+      session.close();
+    }
+  });
+
   it('reports a missing privilege as EPERM with what to grant', async function () {
     requireOrSkip(this, missingRoot());
     // Drop to nobody in a child process: the only way to lose CAP_BPF for one call.
