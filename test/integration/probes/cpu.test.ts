@@ -100,8 +100,10 @@ describe('cpu probe (ground truth)', function () {
     const { cpu, durationNs } = await measure(session, 2000);
     // kworkers and interrupts still take the CPU now and then.
     expect(waitOf(cpu!, alone) / durationNs).to.be.below(0.05);
+    // On-CPU time is counted when a slice ends; a lone burner gets few, long slices (3-11
+    // in 2 s under the VM lane's emulation), so a window can miss up to one slice of it.
     const oncpu = cpu!.usage.find((u) => u.cgroupId === alone.id('unified'))?.oncpuNs ?? 0;
-    expect(oncpu / durationNs).to.be.above(0.9);
+    expect(oncpu / durationNs).to.be.above(0.7);
   });
 
   it('measures waits of victims only, and follows a change of the victim set', async function () {
