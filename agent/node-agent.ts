@@ -16,7 +16,7 @@ import { Informer } from '../operator/kube/informer.js';
 import { paths } from '../operator/kube/paths.js';
 import type { Logger } from '../operator/log.js';
 import { readCgroupMounts, type CgroupMounts, type Hierarchy } from './cgroups/mounts.js';
-import { CgroupRegistry, readHierarchyIds } from './cgroups/registry.js';
+import { CgroupRegistry, readHierarchyIds, type CgroupEntry } from './cgroups/registry.js';
 import { diskNamer } from './disks.js';
 import { PodIndex, podSchema, type Pod } from './kube/pod-index.js';
 import { addAll, type SubjectCounters } from './measure/counters.js';
@@ -104,8 +104,6 @@ export class NodeAgent {
   }
 
   start(): void {
-    // Cgroups older than the agent; the lifecycle probe reports the ones created later.
-    this.registry.scan(this.mounts, [...this.hierarchyIds.keys()]);
     this.podInformer.start();
     this.ndInformer.start();
     this.scheduleTick();
@@ -165,9 +163,22 @@ export class NodeAgent {
 
   private reconcileProbes(): void {
     const settings = mergeSettings(this.activeRunners().map((r) => r.nd.spec));
-    if (this.probes.ensure(settings, this.targets())) this.losses.clear();
+    // While idle no lifecycle probe reported new cgroups: look at the tree before attaching
+    // (to target the victims at once) and after (for cgroups made in between).
+    if (settings && !this.probes.active) this.scanCgroups();
+    if (this.probes.ensure(settings, this.targets())) {
+      this.losses.clear();
+      this.scanCgroups();
+    }
+    // The victims change with the sessions even when the probes stay as they are.
+    this.probes.active?.setTargets(this.targets());
     this.o.metrics.probesAttached.set(this.probes.active ? 1 : 0);
     if (!settings) this.losses.clear();
+  }
+
+  private scanCgroups(): void {
+    this.registry.scan(this.mounts, [...this.hierarchyIds.keys()]);
+    for (const entry of this.registry.all()) this.noteContainer(entry);
   }
 
   /** Every cgroup of every victim pod, in each probe's hierarchy. */
@@ -208,14 +219,8 @@ export class NodeAgent {
         return false;
       }
       const entry = this.registry.add(hierarchy, event.cgroup.id, event.path);
-      const container = entry.kubelet?.container;
-      if (!entry.kubelet) return false;
-      if (container) {
-        let seen = this.containersSeen.get(entry.kubelet.podUid);
-        if (!seen) this.containersSeen.set(entry.kubelet.podUid, (seen = new Set()));
-        seen.add(container.id);
-      }
-      return this.isVictim(entry.kubelet.podUid);
+      this.noteContainer(entry);
+      return entry.kubelet !== undefined && this.isVictim(entry.kubelet.podUid);
     }
     const subject = this.resolve(event.cgroup.hierarchyId, event.cgroup.id);
     if (subject.ref.kind !== 'Pod') return false;
@@ -242,6 +247,14 @@ export class NodeAgent {
           };
     for (const runner of this.activeRunners()) if (runner.victimUids().includes(uid)) runner.recordEvent(slow);
     return false;
+  }
+
+  private noteContainer(entry: CgroupEntry): void {
+    const container = entry.kubelet?.container;
+    if (!entry.kubelet || !container || entry.diedAtMs !== undefined) return;
+    let seen = this.containersSeen.get(entry.kubelet.podUid);
+    if (!seen) this.containersSeen.set(entry.kubelet.podUid, (seen = new Set()));
+    seen.add(container.id);
   }
 
   private scheduleTick(): void {

@@ -28,8 +28,10 @@ export const thresholds: Readonly<Record<Resource, Thresholds>> = {
 
 /** Below this many IOs in a span, a p99 says nothing and the io resource is not scored. */
 export const minIoOpsForP99 = 20;
-/** IO p99 below this is never a degradation, whatever the ratio (cache-hit noise). */
-export const ioLatencyFloorNs = 1e6;
+/** IO p99 below this is never a degradation, whatever the ratio: up to the 256 µs log2
+ * bucket is jitter on a fast device (4 KiB virtio reads here: p99 about 220 µs alone,
+ * the 512 µs-1 ms buckets beside 1 MiB direct writers). */
+export const ioLatencyFloorNs = 300e3;
 /** Aggressors below this share of a victim's loss are not named. */
 export const minAggressorShare = 0.05;
 /** The victim's own limit is the cause when it explains at least this share of the loss. */

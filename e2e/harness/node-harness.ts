@@ -248,7 +248,11 @@ export class NodeHarness {
   }
 
   private async boot(heartbeatIntervalMs: number): Promise<void> {
-    // kubelet creates the QoS cgroups up front; BestEffort pods share the minimum weight.
+    // kubelet creates the node-allocatable cgroup weighted by the node's CPUs (so pods
+    // together outweigh a single system process), and the QoS cgroups up front;
+    // BestEffort pods share the minimum weight.
+    const allocatable = TestCgroup.create(join(this.cgroupScope, qosCgroupPath(this.driver, 'Guaranteed')), this.hierarchies);
+    applyLimits(allocatable, { cpuShares: availableParallelism() * 1024 });
     for (const qos of ['Burstable', 'BestEffort'] as const) {
       const cgroup = TestCgroup.create(join(this.cgroupScope, qosCgroupPath(this.driver, qos)), this.hierarchies);
       if (qos === 'BestEffort') applyLimits(cgroup, { cpuShares: minShares });
