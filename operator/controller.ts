@@ -47,7 +47,7 @@ export interface ControllerOptions {
   workers: number;
   /** Every session is reconciled at least this often; caches are relisted as often. */
   resyncMs: number;
-  /** Least time between two status writes of a session that change only its figures. */
+  /** After writing a session's status, wait this long before reconciling it again. */
   statusIntervalMs: number;
 }
 
@@ -190,6 +190,10 @@ export class SessionController {
   async reconcile(key: string): Promise<number | undefined> {
     const session = this.sessions.get(key);
     if (!session) return undefined; // deleted: its children went with it (finalizer, owner GC)
+    // Agents report every window: after a status write, a session's next reconcile waits
+    // out statusIntervalMs, so a thousand agent updates make a few writes, not a thousand.
+    const sinceWrite = this.o.clock.now() - (this.statusWrittenAt.get(key) ?? -Infinity);
+    if (sinceWrite < this.o.statusIntervalMs) return this.o.statusIntervalMs - sinceWrite;
     const uid = session.metadata.uid ?? '';
     const namespace = session.metadata.namespace ?? '';
     const plan = planSession({
@@ -203,13 +207,6 @@ export class SessionController {
       },
       now: this.o.clock.now(),
     });
-    // Agents report every window: when only the figures moved, write them at most once per
-    // statusIntervalMs per session instead of once per agent update.
-    const sinceWrite = this.o.clock.now() - (this.statusWrittenAt.get(key) ?? -Infinity);
-    if (plan.status && onlyStatus(plan) && sinceWrite < this.o.statusIntervalMs) {
-      const wait = this.o.statusIntervalMs - sinceWrite;
-      return Math.min(wait, plan.requeueAfterMs ?? wait);
-    }
     await this.execute(session, plan);
     if (plan.status) this.statusWrittenAt.set(key, this.o.clock.now());
     return plan.requeueAfterMs;
@@ -346,13 +343,6 @@ export class SessionController {
     if (node && old && isDeepStrictEqual(node.labels, old.labels)) return;
     for (const [key, spec] of this.specs) if (spec.nodeSelector) this.queue.add(key);
   }
-}
-
-/** The plan changes the session's status and nothing else (a short delay harms nobody). */
-function onlyStatus(plan: SessionPlan): boolean {
-  return (
-    !plan.finalizer && plan.children.apply.length === 0 && plan.children.remove.length === 0 && plan.events.length === 0
-  );
 }
 
 function previousPhase(session: SessionObject): unknown {

@@ -63,7 +63,7 @@ const program = new Command()
   .addOption(
     durationOption(
       '--status-interval',
-      'least time between two status writes of a session that only update figures',
+      'after writing a session status, wait this long before reconciling it again',
       '1s',
     ),
   )
