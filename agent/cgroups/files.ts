@@ -26,16 +26,19 @@ export function parseFlatKeyed(text: string): Map<string, number> {
   return out;
 }
 
-/** Reads the figures of the cgroup at `path` (relative to each hierarchy's root). A file
- * that cannot be read (cgroup gone, controller absent) leaves its figure undefined. */
+/** Reads the figures of one cgroup, given its path in each hierarchy (relative to the
+ * hierarchy's root: on v1 hosts the same cgroup can sit at different paths, e.g. beneath
+ * a memory cgroup of its own). A file that cannot be read (cgroup gone, controller
+ * absent) leaves its figure undefined. */
 export function readCgroupFigures(
   mounts: CgroupMounts,
-  path: string,
+  paths: ReadonlyMap<Hierarchy, string>,
   read: (file: string) => string = (f) => readFileSync(f, 'utf8'),
 ): CgroupFigures {
   const at = (h: Hierarchy, file: string): string | undefined => {
     const mount = mounts.mountPoints.get(h);
-    if (!mount) return undefined;
+    const path = paths.get(h);
+    if (!mount || path === undefined) return undefined;
     try {
       return read(join(mount, path, file));
     } catch {

@@ -11,12 +11,21 @@ export interface PodIdentity {
   readonly name: string;
   /** Container name by container id, from the pod's container statuses. */
   readonly containers: ReadonlyMap<string, string>;
+  /** Its controller (Job, ReplicaSet, ...), if any. */
+  readonly owner: { readonly kind: string; readonly name: string } | undefined;
   deletedAtMs: number | undefined;
 }
 
 /** The part of a Pod the agent reads, parsed at the edge. */
 export const podSchema = z.looseObject({
-  metadata: z.looseObject({ uid: z.string(), namespace: z.string(), name: z.string() }),
+  metadata: z.looseObject({
+    uid: z.string(),
+    namespace: z.string(),
+    name: z.string(),
+    ownerReferences: z
+      .array(z.looseObject({ kind: z.string(), name: z.string(), controller: z.boolean().optional() }))
+      .optional(),
+  }),
   status: z
     .looseObject({
       initContainerStatuses: z
@@ -42,7 +51,9 @@ export class PodIndex {
       const id = containerIdFromStatus(s.containerID);
       if (id) containers.set(id, s.name);
     }
-    this.pods.set(uid, { uid, namespace, name, containers, deletedAtMs: undefined });
+    const controller = pod.metadata.ownerReferences?.find((o) => o.controller);
+    const owner = controller ? { kind: controller.kind, name: controller.name } : undefined;
+    this.pods.set(uid, { uid, namespace, name, containers, owner, deletedAtMs: undefined });
   }
 
   markDeleted(uid: string | undefined, nowMs: number): void {

@@ -127,7 +127,13 @@ export function addAll(into: Map<string, SubjectCounters>, from: ReadonlyMap<str
 const reclaimJson = z.object({ stallNs: z.number(), count: z.number(), pages: z.number() });
 const psiPairJson = z.object({ someUs: z.number(), fullUs: z.number() });
 const refJson = z.union([
-  z.object({ kind: z.literal('Pod'), namespace: z.string(), name: z.string(), uid: z.string() }),
+  z.object({
+    kind: z.literal('Pod'),
+    namespace: z.string(),
+    name: z.string(),
+    uid: z.string(),
+    owner: z.object({ kind: z.string(), name: z.string() }).optional(),
+  }),
   z.object({ kind: z.literal('Cgroup'), path: z.string() }),
 ]);
 

@@ -1,9 +1,9 @@
 // Samples the cgroup control files of this node's pods once per tick and hands back what
 // changed, per pod: throttled time, memory growth, own-limit hits and pressure stalls.
 // Cumulative kernel figures become deltas here, so they add up like the probes' windows.
-import type { CgroupMounts } from '../cgroups/mounts.js';
+import type { CgroupMounts, Hierarchy } from '../cgroups/mounts.js';
 import { readCgroupFigures, type CgroupFigures } from '../cgroups/files.js';
-import type { CgroupRegistry } from '../cgroups/registry.js';
+import type { CgroupEntry, CgroupRegistry } from '../cgroups/registry.js';
 import { readPsi, type PsiSnapshot } from '../psi.js';
 import { emptyCounters, type SubjectCounters } from './counters.js';
 import type { PodIndex } from '../kube/pod-index.js';
@@ -21,7 +21,8 @@ export class FileSampler {
     private readonly mounts: CgroupMounts,
     private readonly registry: CgroupRegistry,
     private readonly pods: PodIndex,
-    private readonly readFigures: (path: string) => CgroupFigures = (path) => readCgroupFigures(mounts, path),
+    private readonly readFigures: (paths: ReadonlyMap<Hierarchy, string>) => CgroupFigures = (paths) =>
+      readCgroupFigures(mounts, paths),
     private readonly readPressure: (path: string) => PsiSnapshot | undefined = (path) => readPsiOrNone(mounts, path),
   ) {}
 
@@ -30,18 +31,15 @@ export class FileSampler {
   sample(): Map<string, SubjectCounters> {
     const out = new Map<string, SubjectCounters>();
     const next = new Map<string, Previous>();
-    // One pass per cgroup path: the same path exists in each hierarchy on a v1 host.
-    const seen = new Set<string>();
-    for (const entry of this.registry.all()) {
-      if (!entry.kubelet || entry.diedAtMs !== undefined || seen.has(entry.path)) continue;
-      seen.add(entry.path);
-      const podLevel = entry.kubelet.container === undefined;
-      const figures = this.readFigures(entry.path);
-      const psi = podLevel ? this.readPressure(entry.path) : undefined;
-      next.set(entry.path, { figures, psi });
-      const before = this.previous.get(entry.path);
+    for (const cgroup of this.liveKubeletCgroups()) {
+      const podLevel = cgroup.entry.kubelet?.container === undefined;
+      const figures = this.readFigures(cgroup.paths);
+      const unifiedPath = cgroup.paths.get('unified');
+      const psi = podLevel && unifiedPath !== undefined ? this.readPressure(unifiedPath) : undefined;
+      next.set(cgroup.key, { figures, psi });
+      const before = this.previous.get(cgroup.key);
       if (!before) continue;
-      const subject = subjectOfEntry(entry, this.pods);
+      const subject = subjectOfEntry(cgroup.entry, this.pods);
       let counters = out.get(subject.key);
       if (!counters) out.set(subject.key, (counters = emptyCounters(subject.ref)));
       const f = counters.files;
@@ -61,6 +59,19 @@ export class FileSampler {
     }
     this.previous = next;
     return out;
+  }
+
+  /** Each live pod or container cgroup once, with its path in every hierarchy. */
+  private liveKubeletCgroups(): Array<{ key: string; entry: CgroupEntry; paths: Map<Hierarchy, string> }> {
+    const byCgroup = new Map<string, { key: string; entry: CgroupEntry; paths: Map<Hierarchy, string> }>();
+    for (const entry of this.registry.all()) {
+      if (!entry.kubelet || entry.diedAtMs !== undefined) continue;
+      const key = `${entry.kubelet.podUid}/${entry.kubelet.container?.id ?? ''}`;
+      let cgroup = byCgroup.get(key);
+      if (!cgroup) byCgroup.set(key, (cgroup = { key, entry, paths: new Map() }));
+      cgroup.paths.set(entry.hierarchy, entry.path);
+    }
+    return [...byCgroup.values()];
   }
 }
 

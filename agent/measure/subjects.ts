@@ -16,7 +16,13 @@ export function subjectOfEntry(entry: CgroupEntry, pods: PodIndex): Subject {
   return {
     key: podKey(podUid),
     ref: pod
-      ? { kind: 'Pod', namespace: pod.namespace, name: pod.name, uid: podUid }
+      ? {
+          kind: 'Pod',
+          namespace: pod.namespace,
+          name: pod.name,
+          uid: podUid,
+          ...(pod.owner ? { owner: pod.owner } : {}),
+        }
       : { kind: 'Cgroup', path: podDirectory(entry.path) },
   };
 }

@@ -15,7 +15,14 @@ import {
 
 /** Who a neighbour is: a pod, or a cgroup no pod owns (system services, kubelet). */
 export type SubjectRef =
-  | { readonly kind: 'Pod'; readonly namespace: string; readonly name: string; readonly uid: string }
+  | {
+      readonly kind: 'Pod';
+      readonly namespace: string;
+      readonly name: string;
+      readonly uid: string;
+      /** The pod's controller (Job, ReplicaSet...): its pods are judged together. */
+      readonly owner?: { readonly kind: string; readonly name: string };
+    }
   | { readonly kind: 'Cgroup'; readonly path: string };
 
 export interface CpuSpan {
@@ -158,20 +165,17 @@ function assessCpu(cpu: CpuSpan, wallNs: number, neighbours: ReadonlyMap<string,
         `no neighbour is to blame`,
     };
   }
-  const aggressors: Aggressor[] = [];
+  const contributions: Contribution[] = [];
   for (const [key, ns] of cpu.waitByNeighbour) {
     const neighbour = neighbours.get(key);
-    const share = cpu.waitNs > 0 ? ns / cpu.waitNs : 0;
-    if (!neighbour || share < minAggressorShare) continue;
-    aggressors.push({
-      ref: neighbour.ref,
-      resource: 'cpu',
-      share,
-      evidence:
-        `ran on the victim's CPU for ${formatDuration(ns)} of its ${formatDuration(cpu.waitNs)} ` +
-        `run-queue wait (${formatPercent(share)})`,
-    });
+    if (neighbour) contributions.push({ ref: neighbour.ref, amount: ns, detail: {} });
   }
+  const aggressors = attribute('cpu', contributions, cpu.waitNs, (ns, share) => {
+    return (
+      `ran on the victim's CPU for ${formatDuration(ns)} of its ${formatDuration(cpu.waitNs)} ` +
+      `run-queue wait (${formatPercent(share)})`
+    );
+  });
   return { score, self, aggressors };
 }
 
@@ -181,35 +185,30 @@ function assessIo(io: IoSpan, neighbours: ReadonlyMap<string, NeighbourSpan>) {
   }
   const ratio = io.p99Ns < ioLatencyFloorNs ? 1 : io.p99Ns / Math.max(io.baselineP99Ns, 1);
   const score = scoreOf('io', ratio);
-  const onVictimDisks = [...neighbours.values()].map((neighbour) => {
-    const sum = { readBytes: 0, writeBytes: 0, ops: 0 };
+  const contributions: Contribution[] = [];
+  for (const neighbour of neighbours.values()) {
+    const detail = { readBytes: 0, writeBytes: 0, ops: 0 };
     for (const disk of io.disks) {
       const d = neighbour.ioByDisk.get(disk);
       if (!d) continue;
-      sum.readBytes += d.readBytes;
-      sum.writeBytes += d.writeBytes;
-      sum.ops += d.ops;
+      detail.readBytes += d.readBytes;
+      detail.writeBytes += d.writeBytes;
+      detail.ops += d.ops;
     }
-    return { neighbour, ...sum, bytes: sum.readBytes + sum.writeBytes };
-  });
-  const total = onVictimDisks.reduce((sum, n) => sum + n.bytes, 0);
-  const aggressors: Aggressor[] = [];
-  for (const { neighbour, bytes, readBytes, writeBytes, ops } of onVictimDisks) {
-    const share = total > 0 ? bytes / total : 0;
-    if (share < minAggressorShare) continue;
-    const moved = [
-      writeBytes > 0 ? `wrote ${formatBytes(writeBytes)}` : '',
-      readBytes > 0 ? `read ${formatBytes(readBytes)}` : '',
-    ].filter(Boolean);
-    aggressors.push({
-      ref: neighbour.ref,
-      resource: 'io',
-      share,
-      evidence:
-        `${moved.join(' and ')} in ${ops} IOs on ${io.disks.join(', ')} while the victim's IO p99 was ` +
-        `${formatDuration(io.p99Ns)} (baseline ${formatDuration(io.baselineP99Ns)})`,
-    });
+    const bytes = detail.readBytes + detail.writeBytes;
+    if (bytes > 0) contributions.push({ ref: neighbour.ref, amount: bytes, detail });
   }
+  const total = contributions.reduce((sum, c) => sum + c.amount, 0);
+  const aggressors = attribute('io', contributions, total, (_bytes, _share, d) => {
+    const moved = [
+      (d.writeBytes ?? 0) > 0 ? `wrote ${formatBytes(d.writeBytes ?? 0)}` : '',
+      (d.readBytes ?? 0) > 0 ? `read ${formatBytes(d.readBytes ?? 0)}` : '',
+    ].filter(Boolean);
+    return (
+      `${moved.join(' and ')} in ${d.ops ?? 0} IOs on ${io.disks.join(', ')} while the victim's IO p99 was ` +
+      `${formatDuration(io.p99Ns ?? 0)} (baseline ${formatDuration(io.baselineP99Ns ?? 0)})`
+    );
+  });
   return { score, aggressors };
 }
 
@@ -228,21 +227,16 @@ function assessMemory(memory: MemorySpan, wallNs: number, neighbours: ReadonlyMa
         `no neighbour is to blame`,
     };
   }
-  const growers = [...neighbours.values()].filter((n) => n.memoryGrowthBytes > 0);
-  const total = growers.reduce((sum, n) => sum + n.memoryGrowthBytes, 0);
-  const aggressors: Aggressor[] = [];
-  for (const n of growers) {
-    const share = n.memoryGrowthBytes / total;
-    if (share < minAggressorShare) continue;
-    aggressors.push({
-      ref: n.ref,
-      resource: 'memory',
-      share,
-      evidence:
-        `grew by ${formatBytes(n.memoryGrowthBytes)} while the victim stalled ${formatDuration(stallNs)} ` +
-        `reclaiming memory it had not exhausted itself`,
-    });
-  }
+  const contributions = [...neighbours.values()]
+    .filter((n) => n.memoryGrowthBytes > 0)
+    .map((n) => ({ ref: n.ref, amount: n.memoryGrowthBytes, detail: {} }));
+  const total = contributions.reduce((sum, c) => sum + c.amount, 0);
+  const aggressors = attribute('memory', contributions, total, (bytes) => {
+    return (
+      `grew by ${formatBytes(bytes)} while the victim stalled ${formatDuration(stallNs)} ` +
+      `reclaiming memory it had not exhausted itself`
+    );
+  });
   return { score, self, aggressors };
 }
 
@@ -265,4 +259,46 @@ function assessCache(cache: CacheSpan, neighbours: ReadonlyMap<string, Neighbour
     });
   }
   return { score, aggressors };
+}
+
+interface Contribution {
+  readonly ref: SubjectRef;
+  /** What the neighbour took from the victim (ns of CPU, bytes of IO, bytes of memory). */
+  readonly amount: number;
+  /** Figures for its evidence sentence; summed when pods are grouped. */
+  readonly detail: Readonly<Record<string, number>>;
+}
+
+type Describe = (amount: number, share: number, detail: Readonly<Record<string, number>>) => string;
+
+/** Ranks neighbours by their share of `total`. Pods of one controller (a Job's stream of
+ * short-lived pods, a ReplicaSet's replicas) count together: each alone may take too
+ * little to be named, the workload does not. The group is named by its largest pod. */
+function attribute(resource: Resource, contributions: readonly Contribution[], total: number, describe: Describe) {
+  const groups = new Map<string, Contribution[]>();
+  for (const c of contributions) {
+    const key = groupKey(c.ref);
+    groups.set(key, [...(groups.get(key) ?? []), c]);
+  }
+  const aggressors: Aggressor[] = [];
+  for (const members of groups.values()) {
+    members.sort((a, b) => b.amount - a.amount);
+    const amount = members.reduce((sum, c) => sum + c.amount, 0);
+    const share = total > 0 ? amount / total : 0;
+    if (share < minAggressorShare) continue;
+    const detail: Record<string, number> = {};
+    for (const m of members) for (const [k, v] of Object.entries(m.detail)) detail[k] = (detail[k] ?? 0) + v;
+    const top = members[0]!.ref;
+    let evidence = describe(amount, share, detail);
+    if (members.length > 1 && top.kind === 'Pod' && top.owner) {
+      evidence = `with ${members.length - 1} more pods of ${top.owner.kind} ${top.namespace}/${top.owner.name}: ${evidence}`;
+    }
+    aggressors.push({ ref: top, resource, share, evidence });
+  }
+  return aggressors;
+}
+
+function groupKey(ref: SubjectRef): string {
+  if (ref.kind === 'Cgroup') return `cgroup:${ref.path}`;
+  return ref.owner ? `owner:${ref.namespace}/${ref.owner.kind}/${ref.owner.name}` : `pod:${ref.uid}`;
 }

@@ -133,4 +133,25 @@ describe('assessing a victim', function () {
     expect(a.aggressors.map((x) => x.resource)).to.deep.equal(['io', 'cpu']);
     expect(a.score).to.equal(a.scores.io);
   });
+
+  it('judges the pods of one controller together and names the group by its largest pod', function () {
+    const burst = (i: number): NeighbourSpan => ({
+      ref: { kind: 'Pod', namespace: 'batch', name: `burst-${i}`, uid: `b${i}`, owner: { kind: 'Job', name: 'burst' } },
+      ioByDisk: new Map(),
+      memoryGrowthBytes: 0,
+    });
+    const neighbours = new Map([...Array(20).keys()].map((i) => [`b${i}`, burst(i)]));
+    // Each pod holds 1.5-3.4% of the wait: none alone would be named.
+    const waitByNeighbour = new Map([...Array(20).keys()].map((i) => [`b${i}`, (0.1 + i * 0.01) * s]));
+    const a = assessVictim(
+      { wallNs: 10 * s, cpu: { waitNs: 5.9 * s, runNs: 4 * s, throttledNs: 0, waitByNeighbour } },
+      neighbours,
+    );
+    expect(a.aggressors).to.have.length(1);
+    expect(a.aggressors[0]!.ref).to.include({ name: 'burst-19' });
+    expect(a.aggressors[0]!.share).to.be.closeTo(3.9 / 5.9, 0.001);
+    expect(a.aggressors[0]!.evidence).to.match(
+      /^with 19 more pods of Job batch\/burst: ran on the victim's CPU for 3.9 s/,
+    );
+  });
 });

@@ -1,0 +1,276 @@
+// crosstalk end to end: a real apiserver, the operator and the node agent as processes, a
+// harness node running real workloads in kubelet-layout cgroups, real eBPF. Each scenario
+// knows its ground truth (who is pinned where, who allocates, who writes) and asserts the
+// verdict and the named aggressor in `kubectl get dsess -o json`.
+import { expect } from 'chai';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { join } from 'node:path';
+
+import type { VictimReport } from '../../crds/index.js';
+import { missingBpf, requireOrSkip } from '../../test/support/requirements.js';
+import type { ComponentProcess } from '../cluster/component-process.js';
+import { eventually } from '../cluster/eventually.js';
+import { kubectl } from '../cluster/kubectl.js';
+import { useControlPlane } from '../cluster/mocha.js';
+import { NodeHarness } from '../harness/node-harness.js';
+import { OperatorProcess } from '../operator/operator-process.js';
+import { cpuHog, fioJob, memoryHog } from '../workloads/commands.js';
+import { startAgent } from './agent-process.js';
+
+interface SessionJson {
+  status?: {
+    phase?: string;
+    summary?: { verdict?: string; topAggressor?: string };
+    reports?: VictimReport[];
+  };
+}
+
+describe('noisy-neighbour scenarios (e2e)', function () {
+  this.timeout(240_000);
+  const cp = useControlPlane();
+
+  describe('on one harness node with the operator and the agent running', function () {
+    let node: NodeHarness;
+    let operator: OperatorProcess;
+    let agent: ComponentProcess;
+    let stateDir: string;
+
+    before(async function () {
+      requireOrSkip(this, missingBpf());
+      stateDir = mkdtempSync(join(tmpdir(), 'crosstalk-agent-state-'));
+      node = await NodeHarness.start({ kubeconfig: cp().kubeconfigPath('admin'), nodeName: 'node-a' });
+      operator = await OperatorProcess.start(cp(), 'op-1', ['--no-leader-elect']);
+      agent = await startAgent(cp(), { nodeName: 'node-a', cgroupScope: node.cgroupScope, stateDir });
+      for (const ns of ['shop', 'batch', 'web']) await kubectl(cp(), ['create', 'namespace', ns], { check: true });
+    });
+
+    after(async function () {
+      if (agent?.running) await agent.stop();
+      if (operator?.running) await operator.stop();
+      await node?.close();
+      if (stateDir) rmSync(stateDir, { recursive: true, force: true });
+    });
+
+    async function runSession(name: string, selector: Record<string, string>, duration: string, interval: string) {
+      const manifest = {
+        apiVersion: 'crosstalk.dev/v1alpha1',
+        kind: 'DiagnosticSession',
+        metadata: { name, namespace: 'shop' },
+        spec: { selector: { matchLabels: selector }, duration, interval },
+      };
+      await kubectl(cp(), ['apply', '-f', '-'], { input: JSON.stringify(manifest), check: true });
+      return eventually(
+        async () => {
+          const out = await kubectl(cp(), ['get', 'dsess', '-n', 'shop', name, '-o', 'json'], { check: true });
+          const session = JSON.parse(out.stdout) as SessionJson;
+          if (session.status?.phase !== 'Completed') throw new Error(`session ${name} is ${session.status?.phase}`);
+          return session;
+        },
+        120_000,
+        500,
+      );
+    }
+
+    function reportOf(session: SessionJson, pod: string): VictimReport {
+      const report = session.status?.reports?.find((r) => r.name === pod);
+      if (!report) throw new Error(`no report for ${pod}: ${JSON.stringify(session.status)}`);
+      return report;
+    }
+
+    it('CPU: names the pod holding the victim’s CPU, not the bystander, and clears a quiet victim', async function () {
+      // Ground truth: the victim and three aggressor workers share CPU 1; the bystander
+      // burns CPU 0. The victim can have about a quarter of CPU 1.
+      try {
+        await node.createPod({
+          name: 'checkout',
+          namespace: 'shop',
+          labels: { app: 'checkout' },
+          containers: [{ name: 'app', command: cpuHog(), cpus: '1' }],
+        });
+        await node.createPod({
+          name: 'etl',
+          namespace: 'batch',
+          labels: { app: 'etl' },
+          containers: [{ name: 'worker', command: cpuHog({ workers: 3 }), cpus: '1' }],
+        });
+        await node.createPod({
+          name: 'frontend',
+          namespace: 'web',
+          labels: { app: 'frontend' },
+          containers: [{ name: 'app', command: cpuHog(), cpus: '0' }],
+        });
+        const noisy = reportOf(await runSession('cpu-noisy', { app: 'checkout' }, '12s', '4s'), 'checkout');
+        expect(noisy.verdict).to.equal('High');
+        const top = noisy.aggressors?.[0];
+        expect(top?.pod?.name, JSON.stringify(noisy)).to.equal('etl');
+        expect(top?.resource).to.equal('cpu');
+        expect(top?.sharePercent).to.be.at.least(80);
+        expect(noisy.aggressors?.map((a) => a.pod?.name)).not.to.include('frontend');
+        const table = await kubectl(cp(), ['get', 'dsess', '-n', 'shop', 'cpu-noisy'], { check: true });
+        expect(table.stdout).to.match(/Completed\s+1\/1\s+1\s+High\s+batch\/etl/);
+
+        await node.deletePod('batch', 'etl');
+        const quiet = reportOf(await runSession('cpu-quiet', { app: 'checkout' }, '8s', '4s'), 'checkout');
+        expect(quiet.verdict, JSON.stringify(quiet)).to.equal('None');
+        expect(quiet.aggressors ?? []).to.be.empty;
+      } finally {
+        await node.deletePod('batch', 'etl');
+        await node.deletePod('shop', 'checkout');
+        await node.deletePod('web', 'frontend');
+      }
+    });
+
+    it('short-lived: names by pod a stream of containers that each live 150 ms', async function () {
+      await node.createPod({
+        name: 'checkout-burst',
+        namespace: 'shop',
+        labels: { app: 'checkout-burst' },
+        containers: [{ name: 'app', command: cpuHog(), cpus: '1' }],
+      });
+      // Ground truth: 150 ms CPU burners on the victim's CPU, a new pod every 200 ms, all
+      // of one Job (no Job controller runs here: the test plays its part).
+      const job = {
+        apiVersion: 'batch/v1',
+        kind: 'Job',
+        metadata: { name: 'burst', namespace: 'batch' },
+        spec: {
+          suspend: true,
+          template: { spec: { restartPolicy: 'Never', containers: [{ name: 'burn', image: 'none' }] } },
+        },
+      };
+      const created = await kubectl(cp(), ['create', '-f', '-', '-o', 'jsonpath={.metadata.uid}'], {
+        input: JSON.stringify(job),
+        check: true,
+      });
+      const owner = { apiVersion: 'batch/v1', kind: 'Job', name: 'burst', uid: created.stdout, controller: true };
+      let stop = false;
+      const started: string[] = [];
+      const stream = (async () => {
+        for (let i = 0; !stop; i++) {
+          const name = `burst-${i}`;
+          const pod = await node.createPod({
+            name,
+            namespace: 'batch',
+            labels: { app: 'burst' },
+            ownerReferences: [owner],
+            containers: [{ name: 'burn', command: ['timeout', '0.15', 'sh', '-c', 'while :; do :; done'], cpus: '1' }],
+          });
+          started.push(name);
+          void pod.finished.then(() => node.deletePod('batch', name));
+          await sleep(200);
+        }
+      })();
+      try {
+        const report = reportOf(
+          await runSession('short-lived', { app: 'checkout-burst' }, '10s', '5s'),
+          'checkout-burst',
+        );
+        expect(report.verdict, JSON.stringify(report)).not.to.equal('None');
+        const top = report.aggressors?.[0];
+        expect(started, JSON.stringify(report)).to.include(top?.pod?.name);
+        expect(top?.evidence).to.match(/^with \d+ more pods of Job batch\/burst/);
+      } finally {
+        stop = true;
+        await stream;
+        await node.deletePod('shop', 'checkout-burst');
+        await kubectl(cp(), ['delete', 'job', 'burst', '-n', 'batch', '--cascade=orphan']);
+      }
+    });
+
+    it('IO: names the pod whose large direct writes slow the victim’s small reads', async function () {
+      const dir = mkdtempSync(join(tmpdir(), 'crosstalk-io-'));
+      try {
+        // Ground truth: 4 KiB synchronous random reads alone, then beside two writers of
+        // 1 MiB direct IOs on the same disk (p99 about 220 µs alone, 780 µs beside them).
+        await node.createPod({
+          name: 'db',
+          namespace: 'shop',
+          labels: { app: 'db' },
+          containers: [{ name: 'reader', command: fioJob({ dir, rw: 'randread', size: '64M' }) }],
+        });
+        await sleep(3000); // fio lays its file out first
+        const session = runSession('io', { app: 'db' }, '15s', '3s');
+        await sleep(4000); // a quiet window for the victim's baseline
+        await node.createPod({
+          name: 'backup',
+          namespace: 'batch',
+          labels: { app: 'backup' },
+          containers: ['a', 'b'].map((n) => ({
+            name: `writer-${n}`,
+            command: fioJob({ dir, rw: 'write', size: '512M', blockSize: '1M' }),
+          })),
+        });
+        const report = reportOf(await session, 'db');
+        expect(report.scores?.io, JSON.stringify(report)).to.be.at.least(25);
+        const io = (report.aggressors ?? []).find((a) => a.resource === 'io');
+        expect(io?.pod?.name, JSON.stringify(report)).to.equal('backup');
+      } finally {
+        await node.deletePod('batch', 'backup');
+        await node.deletePod('shop', 'db');
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+
+    it('memory: its own limit is self-inflicted; a neighbour filling the shared limit is named', async function () {
+      const dir = mkdtempSync(join(tmpdir(), 'crosstalk-mem-'));
+      const file = join(dir, 'data');
+      const reread = ['sh', '-c', `while :; do dd if=${file} of=/dev/null bs=1M status=none; done`];
+      try {
+        // Written around the page cache, so that the victim's reads are what charge it.
+        expect(spawnSync('dd', ['if=/dev/zero', `of=${file}`, 'bs=1M', 'count=96', 'oflag=direct']).status).to.equal(0);
+        // Own limit: re-reading 96 MiB through a 32 MiB limit reclaims its own page cache.
+        await node.createPod({
+          name: 'cache-small',
+          namespace: 'shop',
+          labels: { app: 'cache-small' },
+          containers: [{ name: 'app', command: reread, resources: { limits: { memory: '32Mi' } } }],
+        });
+        const own = reportOf(await runSession('memory-own', { app: 'cache-small' }, '6s', '3s'), 'cache-small');
+        expect(own.metrics?.memory?.reclaimStallSeconds, JSON.stringify(own)).to.be.above(0);
+        expect(own.selfInflicted?.map((x) => x.cause)).to.include('MemoryLimit');
+        expect((own.aggressors ?? []).filter((a) => a.resource === 'memory')).to.be.empty;
+        await node.deletePod('shop', 'cache-small');
+
+        // Shared limit: the pods' common cgroup (node allocatable) holds 192 MiB; the victim's
+        // cache fits until a neighbour grows by 160 MiB of anonymous memory.
+        limitAllocatable(192 * 2 ** 20);
+        await node.createPod({
+          name: 'cache-big',
+          namespace: 'shop',
+          labels: { app: 'cache-big' },
+          containers: [{ name: 'app', command: reread }],
+        });
+        const session = runSession('memory-shared', { app: 'cache-big' }, '12s', '3s');
+        await sleep(3500);
+        await node.createPod({
+          name: 'hog',
+          namespace: 'batch',
+          labels: { app: 'hog' },
+          containers: [{ name: 'grow', command: memoryHog({ bytes: 160 * 2 ** 20 }) }],
+        });
+        const shared = reportOf(await session, 'cache-big');
+        expect(shared.metrics?.memory?.reclaimStallSeconds, JSON.stringify(shared)).to.be.above(0);
+        expect(shared.selfInflicted ?? []).to.be.empty;
+        const memory = (shared.aggressors ?? []).find((a) => a.resource === 'memory');
+        expect(memory?.pod?.name, JSON.stringify(shared)).to.equal('hog');
+      } finally {
+        await node.deletePod('batch', 'hog');
+        await node.deletePod('shop', 'cache-big');
+        await node.deletePod('shop', 'cache-small');
+        limitAllocatable(undefined);
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+
+    /** Sets (or lifts) the memory limit of the node's allocatable cgroup, as kubelet's
+     * --enforce-node-allocatable would. */
+    function limitAllocatable(bytes: number | undefined): void {
+      const v2 = join(node.scopeDir('unified'), 'kubepods.slice', 'memory.max');
+      if (existsSync(v2)) return writeFileSync(v2, bytes === undefined ? 'max' : String(bytes));
+      writeFileSync(join(node.scopeDir('memory'), 'kubepods.slice', 'memory.limit_in_bytes'), String(bytes ?? -1));
+    }
+  });
+});
