@@ -7,8 +7,12 @@
 //    "service_p50_us":40.1,"service_p99_us":52.9}
 // latency = completion - scheduled start; service = completion - actual start (the work
 // alone, which cache and memory-bandwidth interference slow down).
+// With --read FILE a request is instead one read of --block bytes at a random aligned
+// offset of FILE (O_DIRECT with --direct): a storage-bound service, slowed by neighbours'
+// IO, or by the page cache it loses to their memory.
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdint.h>
@@ -16,7 +20,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 static volatile sig_atomic_t stop_requested;
 static volatile uint64_t sink;
@@ -48,6 +54,39 @@ static void do_work(uint64_t rounds) {
 		x ^= x << 17;
 	}
 	sink = x;
+}
+
+// One request of --read: a block at a random block-aligned offset.
+struct reader {
+	int fd;
+	void *buf;
+	uint64_t block, blocks, state;
+};
+
+static int read_block(struct reader *r) {
+	r->state ^= r->state << 13;
+	r->state ^= r->state >> 7;
+	r->state ^= r->state << 17;
+	off_t offset = (off_t)((r->state % r->blocks) * r->block);
+	return pread(r->fd, r->buf, r->block, offset) == (ssize_t)r->block ? 0 : -1;
+}
+
+static int open_reader(struct reader *r, const char *path, uint64_t block, int direct) {
+	r->fd = open(path, O_RDONLY | (direct ? O_DIRECT : 0));
+	struct stat st;
+	if (r->fd < 0 || fstat(r->fd, &st) < 0) {
+		fprintf(stderr, "latency-probe: cannot read %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	r->block = block;
+	r->blocks = (uint64_t)st.st_size / block;
+	r->state = 88172645463325252ull;
+	// O_DIRECT needs a buffer aligned to the logical block size; a page covers every disk.
+	if (r->blocks == 0 || block % 4096 != 0 || posix_memalign(&r->buf, 4096, block) != 0) {
+		fprintf(stderr, "latency-probe: --block must be a multiple of 4096 no larger than %s\n", path);
+		return -1;
+	}
+	return 0;
 }
 
 static int cmp_u64(const void *a, const void *b) {
@@ -106,9 +145,13 @@ static void report(FILE *out, struct samples *s) {
 }
 
 static void usage(FILE *f) {
-	fprintf(f, "usage: latency-probe [--rate REQ_PER_S] [--work ROUNDS] [--interval-ms MS] [--duration S] [--out FILE]\n"
+	fprintf(f, "usage: latency-probe [--rate REQ_PER_S] [--work ROUNDS | --read FILE [--block BYTES] [--direct]]\n"
+		   "                     [--interval-ms MS] [--duration S] [--out FILE]\n"
 		   "  --rate      requests per second, scheduled open loop (default 1000)\n"
 		   "  --work      xorshift rounds per request (default 20000, some tens of microseconds)\n"
+		   "  --read      a request reads one block of FILE at a random offset instead\n"
+		   "  --block     bytes per read, a multiple of 4096 (default 4096)\n"
+		   "  --direct    read with O_DIRECT, around the page cache\n"
 		   "  --interval-ms  reporting interval (default 1000)\n"
 		   "  --duration  seconds to run, 0 = until SIGTERM/SIGINT (default 0)\n"
 		   "  --out       append reports to FILE instead of stdout\n");
@@ -127,12 +170,15 @@ static int parse_positive(const char *text, const char *name, double *out) {
 }
 
 int main(int argc, char **argv) {
-	double rate = 1000, work = 20000, interval_ms = 1000, duration = 0;
-	const char *out_path = NULL;
+	double rate = 1000, work = 20000, interval_ms = 1000, duration = 0, block = 4096;
+	const char *out_path = NULL, *read_path = NULL;
+	int direct = 0;
 	static const struct option options[] = {
 		{"rate", required_argument, NULL, 'r'},	       {"work", required_argument, NULL, 'w'},
 		{"interval-ms", required_argument, NULL, 'i'}, {"duration", required_argument, NULL, 'd'},
-		{"out", required_argument, NULL, 'o'},	       {"help", no_argument, NULL, 'h'},
+		{"out", required_argument, NULL, 'o'},	       {"read", required_argument, NULL, 'f'},
+		{"block", required_argument, NULL, 'b'},       {"direct", no_argument, NULL, 'D'},
+		{"help", no_argument, NULL, 'h'},
 		{0, 0, 0, 0},
 	};
 	int opt;
@@ -144,6 +190,9 @@ int main(int argc, char **argv) {
 		case 'i': err = parse_positive(optarg, "--interval-ms", &interval_ms); break;
 		case 'd': err = parse_positive(optarg, "--duration", &duration); break;
 		case 'o': out_path = optarg; break;
+		case 'f': read_path = optarg; break;
+		case 'b': err = parse_positive(optarg, "--block", &block); break;
+		case 'D': direct = 1; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -154,6 +203,9 @@ int main(int argc, char **argv) {
 		usage(stderr);
 		return 2;
 	}
+	struct reader reader = {.fd = -1};
+	if (read_path && open_reader(&reader, read_path, (uint64_t)block, direct))
+		return 1;
 	FILE *out = stdout;
 	if (out_path && !(out = fopen(out_path, "a"))) {
 		fprintf(stderr, "latency-probe: cannot open %s: %s\n", out_path, strerror(errno));
@@ -176,7 +228,12 @@ int main(int argc, char **argv) {
 		if (stop_requested)
 			break;
 		uint64_t began = now_ns(CLOCK_MONOTONIC);
-		do_work((uint64_t)work);
+		if (!read_path) {
+			do_work((uint64_t)work);
+		} else if (read_block(&reader)) {
+			fprintf(stderr, "latency-probe: read failed: %s\n", strerror(errno));
+			return 1;
+		}
 		uint64_t done = now_ns(CLOCK_MONOTONIC);
 		if (record(&samples, done - scheduled, done - began)) {
 			fprintf(stderr, "latency-probe: out of memory\n");

@@ -3,6 +3,9 @@
 // cleanly on SIGTERM.
 import { expect } from 'chai';
 import { execFile, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 
 import { latencyProbeBinary, latencyProbeCommand, parseLatencyReports } from './latency-probe.js';
@@ -33,6 +36,26 @@ describe('latency probe', function () {
     );
     expect(failed?.code).to.equal(2);
     expect(failed?.stderr).to.include('--rate: not a non-negative number: fast');
+  });
+
+  it('with --read, serves each request by reading one block of the file', async function () {
+    const dir = mkdtempSync(join(tmpdir(), 'crosstalk-probe-'));
+    try {
+      const file = join(dir, 'data');
+      writeFileSync(file, Buffer.alloc(1 << 20));
+      const [binary, ...args] = latencyProbeCommand({ rate: 200, durationSeconds: 1, read: { file, direct: true } });
+      const reports = parseLatencyReports((await run(binary!, args)).stdout);
+      expect(reports.reduce((sum, r) => sum + r.requests, 0)).to.equal(200);
+      // A block that does not fit the file is refused before any request.
+      const failed = await run(binary!, ['--read', file, '--block', String(2 << 20)]).then(
+        () => undefined,
+        (err: unknown) => err as { code: number; stderr: string },
+      );
+      expect(failed?.code).to.equal(1);
+      expect(failed?.stderr).to.include('--block must be a multiple of 4096');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('reports what it measured and exits 0 on SIGTERM', async function () {

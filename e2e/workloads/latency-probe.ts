@@ -28,11 +28,21 @@ export interface LatencyProbeOptions {
   readonly rate?: number;
   /** xorshift rounds per request (default 20000: some tens of microseconds). */
   readonly work?: number;
+  /** Serve each request by reading one block of a file at a random offset instead. */
+  readonly read?: ReadRequests;
   readonly intervalMs?: number;
   /** Seconds; omitted runs until SIGTERM. */
   readonly durationSeconds?: number;
   /** Append reports to this file instead of stdout. */
   readonly out?: string;
+}
+
+export interface ReadRequests {
+  readonly file: string;
+  /** Bytes per read, a multiple of 4096 (default 4096). */
+  readonly blockBytes?: number;
+  /** O_DIRECT: every read reaches the disk. */
+  readonly direct?: boolean;
 }
 
 /** Path of the compiled probe, building it with the system C compiler when needed. */
@@ -54,6 +64,11 @@ export function latencyProbeCommand(options: LatencyProbeOptions = {}): string[]
   const args: string[] = [latencyProbeBinary()];
   if (options.rate !== undefined) args.push('--rate', String(options.rate));
   if (options.work !== undefined) args.push('--work', String(options.work));
+  if (options.read !== undefined) {
+    args.push('--read', options.read.file);
+    if (options.read.blockBytes !== undefined) args.push('--block', String(options.read.blockBytes));
+    if (options.read.direct) args.push('--direct');
+  }
   if (options.intervalMs !== undefined) args.push('--interval-ms', String(options.intervalMs));
   if (options.durationSeconds !== undefined) args.push('--duration', String(options.durationSeconds));
   if (options.out !== undefined) args.push('--out', options.out);
