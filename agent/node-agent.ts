@@ -133,8 +133,9 @@ export class NodeAgent {
       if (runner.nd.metadata.generation === nd.metadata.generation) return; // our own status write
       runner.update(nd, now);
     } else {
-      this.runners.set(key, new SessionRunner(nd, now));
-      this.o.log.info('session started on this node', {
+      const created = new SessionRunner(nd, now, nd.metadata.uid ? this.state.load(nd.metadata.uid) : undefined);
+      this.runners.set(key, created);
+      this.o.log.info(created.restored ? 'session resumed after a restart' : 'session started on this node', {
         nodeDiagnostic: { name: nd.metadata.name, namespace: nd.metadata.namespace },
       });
     }

@@ -20,6 +20,13 @@ import { OperatorProcess } from '../operator/operator-process.js';
 import { cpuHog, fioJob, memoryHog } from '../workloads/commands.js';
 import { startAgent } from './agent-process.js';
 
+interface NodeDiagnosticJson {
+  status?: {
+    window?: { firstStart: string; end: string; windowsReported: number; sequence: number };
+    pods?: VictimReport[];
+  };
+}
+
 interface SessionJson {
   status?: {
     phase?: string;
@@ -262,6 +269,59 @@ describe('noisy-neighbour scenarios (e2e)', function () {
         await node.deletePod('shop', 'cache-small');
         limitAllocatable(undefined);
         rmSync(dir, { recursive: true, force: true });
+      }
+    });
+
+    it('agent: idle without sessions, resumes after a crash without losing or double-counting windows', async function () {
+      expect(await agent.metric('crosstalk_agent_probes_attached'), 'no session, no probe').to.equal(0);
+      await node.createPod({
+        name: 'search',
+        namespace: 'shop',
+        labels: { app: 'search' },
+        containers: [{ name: 'app', command: cpuHog(), cpus: '1' }],
+      });
+      await node.createPod({
+        name: 'indexer',
+        namespace: 'batch',
+        labels: { app: 'indexer' },
+        containers: [{ name: 'worker', command: cpuHog({ workers: 3 }), cpus: '1' }],
+      });
+      const nodeDiagnostic = async () =>
+        JSON.parse(
+          (await kubectl(cp(), ['get', 'nodediag', '-n', 'shop', 'restart-node-a', '-o', 'json'], { check: true }))
+            .stdout,
+        ) as NodeDiagnosticJson;
+      try {
+        const session = runSession('restart', { app: 'search' }, '24s', '3s');
+        const before = await eventually(async () => {
+          const nd = await nodeDiagnostic();
+          if ((nd.status?.window?.windowsReported ?? 0) < 2) throw new Error('waiting for two windows');
+          return nd.status!;
+        }, 60_000);
+        expect(await agent.metric('crosstalk_agent_probes_attached')).to.equal(1);
+        expect(await agent.metric('crosstalk_victim_verdict', 'pod="search"')).to.equal(3);
+        await agent.kill(); // SIGKILL: no chance to save anything more
+        await sleep(4000); // at least one whole window passes unmeasured
+        agent = await startAgent(cp(), { nodeName: 'node-a', cgroupScope: node.cgroupScope, stateDir }, 2);
+        await session;
+        const after = (await nodeDiagnostic()).status!;
+        const waitOf = (s: typeof before) => s.pods?.[0]?.metrics?.cpu?.runqWaitSeconds ?? 0;
+        // The figures still start where the session started, and go on from there.
+        expect(after.window?.firstStart).to.equal(before.window?.firstStart);
+        expect(after.window!.windowsReported).to.be.above(before.window!.windowsReported);
+        // The unmeasured window is a gap in the numbering, not a window reported twice.
+        expect(after.window!.sequence - after.window!.windowsReported).to.be.at.least(1);
+        expect(waitOf(after)).to.be.above(waitOf(before));
+        // One thread cannot wait longer than the measured time: nothing was counted twice.
+        const coveredSeconds = (Date.parse(after.window!.end) - Date.parse(after.window!.firstStart)) / 1000;
+        expect(waitOf(after)).to.be.below(coveredSeconds);
+        expect(after.pods?.[0]?.aggressors?.[0]?.pod?.name).to.equal('indexer');
+        await eventually(async () => {
+          if ((await agent.metric('crosstalk_agent_probes_attached')) !== 0) throw new Error('probes still attached');
+        }, 10_000);
+      } finally {
+        await node.deletePod('batch', 'indexer');
+        await node.deletePod('shop', 'search');
       }
     });
 
