@@ -3,6 +3,7 @@
 import { hostname } from 'node:os';
 
 import { Command, InvalidArgumentError, Option } from '@commander-js/extra-typings';
+import { collectDefaultMetrics } from 'prom-client';
 
 import { systemClock } from '../operator/clock.js';
 import { KubeClient } from '../operator/kube/client.js';
@@ -48,6 +49,7 @@ async function main(): Promise<void> {
   const opts = program.parse().opts();
   const log = createLogger(opts.logLevel);
   const metrics = new AgentMetrics();
+  collectDefaultMetrics({ register: metrics.registry });
   const agent = new NodeAgent({
     nodeName: opts.nodeName,
     instance: opts.instance,

@@ -25,12 +25,21 @@ import { foldWindow, type ResolveSubject } from './measure/fold.js';
 import { subjectResolver } from './measure/subjects.js';
 import type { AgentMetrics } from './metrics.js';
 import { mergeSettings, ProbeHost } from './probe-host.js';
-import type { CgroupRef, ProbeEvent, ProbeStatus, ProbeWindow } from './probes/index.js';
+import type {
+  CgroupRef,
+  ProbeEvent,
+  ProbeStatus,
+  ProbeWindow,
+  SlowIoEvent,
+  SlowReclaimEvent,
+  SlowRunqEvent,
+} from './probes/index.js';
 import { formatBytes } from './report/format.js';
 import { SessionRunner } from './session-runner.js';
 import { StateStore } from './state-store.js';
 
 export const fieldManager = 'crosstalk-agent';
+const fileSampleMs = 5000;
 
 export interface NodeAgentOptions {
   readonly nodeName: string;
@@ -70,6 +79,7 @@ export class NodeAgent {
   private tickTimer: Timer | undefined;
   private eventTimer: Timer | undefined;
   private ticking = false;
+  private lastFileSampleMs = 0;
   private stopped = false;
 
   constructor(private readonly o: NodeAgentOptions) {
@@ -150,7 +160,11 @@ export class NodeAgent {
     this.runners.delete(key);
     this.dirty.delete(key);
     if (nd.metadata.uid) this.state.remove(nd.metadata.uid);
-    for (const t of runner.nd.spec.targets) if (!this.isVictim(t.uid)) this.o.metrics.forgetVictim(t.namespace, t.name);
+    for (const t of runner.nd.spec.targets) {
+      if (this.isVictim(t.uid)) continue;
+      this.o.metrics.forgetVictim(t.namespace, t.name);
+      this.containersSeen.delete(t.uid);
+    }
     this.reconcileProbes();
   }
 
@@ -223,36 +237,52 @@ export class NodeAgent {
       this.noteContainer(entry);
       return entry.kubelet !== undefined && this.isVictim(entry.kubelet.podUid);
     }
+    if (event.type === 'slow-runq') return false; // only node-local tools ask for these
     const subject = this.resolve(event.cgroup.hierarchyId, event.cgroup.id);
     if (subject.ref.kind !== 'Pod') return false;
     const { namespace, name, uid } = subject.ref;
-    const slow: SlowEvent =
-      event.type === 'slow-io'
-        ? {
-            time: event.time.toISOString(),
-            probe: 'io',
-            namespace,
-            pod: name,
-            latencyMs: event.totalNs / 1e6,
-            detail: `${event.flags} ${formatBytes(event.bytes)} at sector ${event.sector} on ${this.nameDisk(event.device)} by ${event.comm} (${event.pid})`,
-            ...(event.stack ? { stack: event.stack.slice(0, 8).map((f) => f.slice(0, 96)) } : {}),
-          }
-        : {
-            time: event.time.toISOString(),
-            probe: 'memory',
-            namespace,
-            pod: name,
-            latencyMs: event.latencyNs / 1e6,
-            detail: `${event.kind} reclaim of ${event.pages} pages by ${event.comm} (${event.tid})`,
-            ...(event.stack ? { stack: event.stack.slice(0, 8).map((f) => f.slice(0, 96)) } : {}),
-          };
+    const slow: SlowEvent = { ...this.describeSlowEvent(event), time: event.time.toISOString(), namespace, pod: name };
     for (const runner of this.activeRunners()) if (runner.victimUids().includes(uid)) runner.recordEvent(slow);
     return false;
   }
 
+  /** A victim's slow operation as the status lists it (drsnoop/biosnoop/runqslower columns). */
+  private describeSlowEvent(
+    event: SlowIoEvent | SlowReclaimEvent | SlowRunqEvent,
+  ): Pick<SlowEvent, 'probe' | 'latencyMs' | 'detail' | 'aggressor' | 'stack'> {
+    const stack = 'stack' in event && event.stack ? { stack: event.stack.slice(0, 8).map((f) => f.slice(0, 96)) } : {};
+    switch (event.type) {
+      case 'slow-io':
+        return {
+          probe: 'io',
+          latencyMs: event.totalNs / 1e6,
+          detail: `${event.flags} ${formatBytes(event.bytes)} at sector ${event.sector} on ${this.nameDisk(event.device)} by ${event.comm} (${event.pid})`,
+          ...stack,
+        };
+      case 'slow-reclaim':
+        return {
+          probe: 'memory',
+          latencyMs: event.latencyNs / 1e6,
+          detail: `${event.kind} reclaim of ${event.pages} pages by ${event.comm} (${event.tid})`,
+          ...stack,
+        };
+      case 'slow-runq': {
+        const holder = event.holders.find((h) => h.cgroupId !== 0n);
+        const ref = holder ? this.resolve(event.cgroup.hierarchyId, holder.cgroupId).ref : undefined;
+        return {
+          probe: 'cpu',
+          latencyMs: event.waitNs / 1e6,
+          detail: `${event.comm} (${event.pid}) waited for CPU ${event.cpu}`,
+          ...(ref ? { aggressor: (ref.kind === 'Pod' ? `${ref.namespace}/${ref.name}` : ref.path).slice(0, 320) } : {}),
+        };
+      }
+    }
+  }
+
+  /** Remembers the containers of victims (a container that lived 100 ms is still listed). */
   private noteContainer(entry: CgroupEntry): void {
     const container = entry.kubelet?.container;
-    if (!entry.kubelet || !container || entry.diedAtMs !== undefined) return;
+    if (!entry.kubelet || !container || entry.diedAtMs !== undefined || !this.isVictim(entry.kubelet.podUid)) return;
     let seen = this.containersSeen.get(entry.kubelet.podUid);
     if (!seen) this.containersSeen.set(entry.kubelet.podUid, (seen = new Set()));
     seen.add(container.id);
@@ -278,7 +308,13 @@ export class NodeAgent {
         const window = await session.read();
         this.countLosses(window);
         const tick = foldWindow(window, this.resolve, this.nameDisk);
-        addAll(tick, this.files.sample());
+        // Control files cost a few reads per pod: read them every few seconds, and always
+        // right before a window closes so that each window gets its share.
+        const windowDue = this.activeRunners().some((r) => now >= r.closesAtMs);
+        if (windowDue || now - this.lastFileSampleMs >= fileSampleMs) {
+          addAll(tick, this.files.sample());
+          this.lastFileSampleMs = now;
+        }
         this.feed(tick);
         // Their final counters were in this read: dead cgroups can go.
         this.registry.forgetDead(now);

@@ -7,6 +7,7 @@ import { ProbeError, ProbeSession, type CgroupRef, type ProbeName, type ProbeOpt
 
 export interface ProbeSettings {
   readonly probes: readonly ProbeName[];
+  readonly runqSlowNs: number;
   readonly ioSlowNs: number;
   readonly reclaimSlowNs: number;
   readonly captureStacks: boolean;
@@ -16,11 +17,15 @@ export interface ProbeSettings {
  * enables, the lowest slow-event thresholds, stacks if any asks. */
 export function mergeSettings(specs: readonly NodeDiagnosticSpec[]): ProbeSettings | undefined {
   const probes = new Set<ProbeName>();
+  let runqSlowNs = Infinity;
   let ioSlowNs = Infinity;
   let reclaimSlowNs = Infinity;
   let captureStacks = false;
   for (const spec of specs) {
-    if (spec.probes.cpu.enabled) probes.add('cpu');
+    if (spec.probes.cpu.enabled) {
+      probes.add('cpu');
+      runqSlowNs = Math.min(runqSlowNs, parseDuration(spec.probes.cpu.runqLatencyThreshold) * 1e6);
+    }
     if (spec.probes.io.enabled) {
       probes.add('io');
       ioSlowNs = Math.min(ioSlowNs, parseDuration(spec.probes.io.latencyThreshold) * 1e6);
@@ -39,6 +44,7 @@ export function mergeSettings(specs: readonly NodeDiagnosticSpec[]): ProbeSettin
   const round = (ns: number) => (Number.isFinite(ns) ? Math.round(ns) : 10_000_000);
   return {
     probes: [...probes].sort(),
+    runqSlowNs: round(runqSlowNs),
     ioSlowNs: round(ioSlowNs),
     reclaimSlowNs: round(reclaimSlowNs),
     captureStacks,

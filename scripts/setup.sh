@@ -48,6 +48,9 @@ fi
 step "building eBPF objects and the native addon"
 npm run --silent build:native
 
+step "compiling the agent and the operator to JavaScript (build/js)"
+npx tsc -p tsconfig.build.json
+
 step "building the control plane (etcd, kube-apiserver, kubectl; cached by version)"
 e2e/cluster/build.sh >/dev/null
 

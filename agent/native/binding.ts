@@ -3,6 +3,7 @@
 // What the addon returns at run time is parsed by the façade (index.ts).
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export interface NativeSessionOptions {
@@ -11,6 +12,7 @@ export interface NativeSessionOptions {
   btfPath?: string;
   ioSlowNs?: number;
   reclaimSlowNs?: number;
+  runqSlowNs?: number;
 }
 
 export interface NativeTarget {
@@ -40,7 +42,19 @@ export interface NativeBinding {
   probes: Record<string, number>;
 }
 
-export const addonPath = fileURLToPath(new URL('./build/Release/crosstalk.node', import.meta.url));
+/** The addon sits beside its sources (agent/native/build); found from the repository root so
+ * that the compiled JavaScript (build/js/...) loads the same file as the TypeScript. */
+export const addonPath = join(
+  repositoryRoot(dirname(fileURLToPath(import.meta.url))),
+  'agent/native/build/Release/crosstalk.node',
+);
+
+function repositoryRoot(from: string): string {
+  for (let dir = from; ; dir = dirname(dir)) {
+    if (existsSync(join(dir, 'agent/native/binding.gyp'))) return dir;
+    if (dirname(dir) === dir) throw new Error(`cannot find the crosstalk checkout above ${from}`);
+  }
+}
 
 let cached: NativeBinding | undefined;
 

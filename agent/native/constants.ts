@@ -9,6 +9,7 @@ export const limits = {
   cgroupPathLength: 512,
   maxTargets: 1024,
   runRing: 32,
+  runqHolders: 4,
   cacheCounters: 4,
   reclaimKinds: 2,
 } as const;
@@ -24,9 +25,11 @@ export const sectionKinds = {
   cache: 7,
   health: 8,
   window: 9,
+  cacheTasks: 10,
   cgroupEvents: 16,
   ioEvents: 17,
   reclaimEvents: 18,
+  runqEvents: 19,
 } as const;
 
 /** enum ct_probe_state. */
@@ -36,7 +39,14 @@ export const states = { off: 0, loaded: 1, active: 2, unsupported: 3, failed: 4 
 export const attachModes = { none: 0, tp_btf: 1, raw_tp: 2 } as const;
 
 /** CT_OPT_* bits of struct ct_options.flags. */
-export const options = { captureStacks: 1, forceRawTracepoints: 2, softwareCounters: 4 } as const;
+export const options = {
+  captureStacks: 1,
+  forceRawTracepoints: 2,
+  softwareCounters: 4,
+  allCgroups: 8,
+  runqEvents: 16,
+  cacheByTask: 32,
+} as const;
 
 /** CT_RECORD_* bits of a window record's flags. */
 export const recordFlags = { dead: 1 } as const;

@@ -26,6 +26,10 @@ export interface NativeOptions {
   readonly captureStacks: boolean;
   readonly forceRawTracepoints: boolean;
   readonly softwareCounters: boolean;
+  readonly allCgroups?: boolean | undefined;
+  /** Slow run-queue wait records above this wait; none when absent. */
+  readonly runqSlowNs?: number | undefined;
+  readonly cacheByTask?: boolean | undefined;
 }
 
 export interface NativeProbeStatus {
@@ -109,7 +113,10 @@ export class NativeProbes {
     const flags =
       (o.captureStacks ? optionBits.captureStacks : 0) |
       (o.forceRawTracepoints ? optionBits.forceRawTracepoints : 0) |
-      (o.softwareCounters ? optionBits.softwareCounters : 0);
+      (o.softwareCounters ? optionBits.softwareCounters : 0) |
+      (o.allCgroups ? optionBits.allCgroups : 0) |
+      (o.runqSlowNs !== undefined ? optionBits.runqEvents : 0) |
+      (o.cacheByTask ? optionBits.cacheByTask : 0);
     try {
       return new NativeProbes(
         new binding.Session({
@@ -117,6 +124,7 @@ export class NativeProbes {
           flags,
           ioSlowNs: o.ioSlowNs,
           reclaimSlowNs: o.reclaimSlowNs,
+          ...(o.runqSlowNs === undefined ? {} : { runqSlowNs: o.runqSlowNs }),
           ...(o.btfPath === undefined ? {} : { btfPath: o.btfPath }),
         }),
       );
@@ -165,7 +173,7 @@ export class NativeProbes {
     return decodeSections(buffer);
   }
 
-  /** Pending cgroup lifecycle, slow-IO and slow-reclaim records. */
+  /** Pending cgroup lifecycle, slow-IO, slow-reclaim and slow run-queue wait records. */
   drainEvents(): RawSections {
     let buffer: ArrayBuffer;
     try {

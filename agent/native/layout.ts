@@ -38,7 +38,7 @@ const u64 = (offset: number) => ({ offset, kind: 'u64' }) as const;
 const u64s = (offset: number, length: number) => ({ offset, kind: 'u64[]', length }) as const;
 const chars = (offset: number, length: number) => ({ offset, kind: 'string', length }) as const;
 
-const { histSlots, stackDepth, commLength, cgroupPathLength, cacheCounters, reclaimKinds } = limits;
+const { histSlots, stackDepth, commLength, cgroupPathLength, cacheCounters, reclaimKinds, runqHolders } = limits;
 
 export const layouts = {
   sectionHeader: { size: 16, fields: { kind: u32(0), count: u32(4), recordSize: u32(8) } },
@@ -88,6 +88,10 @@ export const layouts = {
     },
   },
   cacheRecord: { size: 48, fields: { cgroupId: u64(0), flags: u32(8), counts: u64s(16, cacheCounters) } },
+  cacheTaskRecord: {
+    size: 64,
+    fields: { pid: u32(0), cpu: u32(4), flags: u32(8), counts: u64s(16, cacheCounters), comm: chars(48, commLength) },
+  },
   windowRecord: { size: 8, fields: { timeNs: u64(0) } },
   healthRecord: {
     size: 56,
@@ -147,6 +151,25 @@ export const layouts = {
       frames: u64s(72, stackDepth),
     },
   },
+  runqEvent: {
+    size: 160,
+    fields: {
+      timeNs: u64(0),
+      waitNs: u64(8),
+      cgroupId: u64(16),
+      unattributedNs: u64(24),
+      otherNs: u64(32),
+      prevCgroup: u64(40),
+      pid: u32(48),
+      cpu: u32(52),
+      prevPid: u32(56),
+      nholders: u32(60),
+      comm: chars(64, commLength),
+      prevComm: chars(80, commLength),
+      /** (cgroup, ns) pairs, flattened. */
+      holders: u64s(96, 2 * runqHolders),
+    },
+  },
 } as const satisfies Record<string, RecordLayout>;
 
 export type LayoutName = keyof typeof layouts;
@@ -176,9 +199,11 @@ const recordOf = {
   cache: 'cacheRecord',
   health: 'healthRecord',
   window: 'windowRecord',
+  cacheTasks: 'cacheTaskRecord',
   cgroupEvents: 'cgroupEvent',
   ioEvents: 'ioEventRecord',
   reclaimEvents: 'reclaimEventRecord',
+  runqEvents: 'runqEvent',
 } as const satisfies Record<SectionName, LayoutName>;
 
 /** Every section of a buffer, by name; absent sections are empty arrays. */

@@ -1,8 +1,9 @@
-// Turns the raw event records (cgroup lifecycle, slow IO, slow reclaim) into typed
+// Turns the raw event records (cgroup lifecycle, slow IO, slow reclaim, slow run-queue
+// waits) into typed
 // events, oldest first. Pure: time conversion and stack symbolization are injected.
 import { cgroupEventKinds, ioFlags, ioOps, reclaimKinds } from '../native/constants.js';
 import type { RawRecord, RawSections } from '../native/index.js';
-import type { CgroupEvent, ProbeEvent, SlowIoEvent, SlowReclaimEvent } from './types.js';
+import type { CgroupEvent, ProbeEvent, RunqHolder, SlowIoEvent, SlowReclaimEvent, SlowRunqEvent } from './types.js';
 import { deviceOf, ioOpOf } from './window.js';
 
 export interface EventContext {
@@ -10,6 +11,8 @@ export interface EventContext {
   readonly ioHierarchyId: number;
   /** Hierarchy of the memory probe's cgroup ids (unified). */
   readonly memoryHierarchyId: number;
+  /** Hierarchy of the cpu probe's cgroup ids (unified). */
+  readonly cpuHierarchyId: number;
   /** CLOCK_MONOTONIC ns (as bpf_ktime_get_ns) to wall-clock time. */
   readonly wallTime: (monotonicNs: bigint) => Date;
   /** Kernel addresses to symbol names; frames are dropped when absent. */
@@ -94,11 +97,33 @@ function slowReclaim(ctx: EventContext, r: RawRecord<'reclaimEventRecord'>): Slo
   };
 }
 
+function slowRunq(ctx: EventContext, r: RawRecord<'runqEvent'>): SlowRunqEvent {
+  const holders: RunqHolder[] = [];
+  for (let i = 0; i < Math.min(r.nholders, r.holders.length / 2); i++)
+    holders.push({ cgroupId: r.holders[2 * i] ?? 0n, ns: Number(r.holders[2 * i + 1] ?? 0n) });
+  holders.sort((a, b) => b.ns - a.ns);
+  return {
+    type: 'slow-runq',
+    time: ctx.wallTime(r.timeNs),
+    monotonicNs: r.timeNs,
+    comm: r.comm,
+    pid: r.pid,
+    cpu: r.cpu,
+    waitNs: Number(r.waitNs),
+    cgroup: { hierarchyId: ctx.cpuHierarchyId, id: r.cgroupId },
+    prev: { comm: r.prevComm, pid: r.prevPid, cgroup: { hierarchyId: ctx.cpuHierarchyId, id: r.prevCgroup } },
+    holders,
+    otherNs: Number(r.otherNs),
+    unattributedNs: Number(r.unattributedNs),
+  };
+}
+
 export function decodeEvents(raw: RawSections, ctx: EventContext): ProbeEvent[] {
   const events: ProbeEvent[] = [
     ...raw.cgroupEvents.map((r) => cgroupEvent(ctx, r)),
     ...raw.ioEvents.map((r) => slowIo(ctx, r)),
     ...raw.reclaimEvents.map((r) => slowReclaim(ctx, r)),
+    ...raw.runqEvents.map((r) => slowRunq(ctx, r)),
   ];
   return events.sort((a, b) => (a.monotonicNs < b.monotonicNs ? -1 : a.monotonicNs > b.monotonicNs ? 1 : 0));
 }

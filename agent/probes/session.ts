@@ -36,6 +36,14 @@ const optionsSchema = z.object({
   /** Tests only: software perf events stand in for the cache probe's hardware counters
    * (page faults, major faults, cpu-clock ns, context switches). */
   softwareCounters: z.boolean().default(false),
+  /** Node-local tools: every cgroup is a victim (run-queue waits and their attribution,
+   * IO latency, slow IO and reclaim records), without setTargets. */
+  allCgroups: z.boolean().default(false),
+  /** Slow run-queue wait records (with who held the CPU) above this wait, victims only;
+   * none when absent. */
+  runqSlowNs: z.number().int().nonnegative().optional(),
+  /** The cache probe also counts per process and CPU (CacheWindow.tasks). */
+  cacheByTask: z.boolean().default(false),
 });
 
 export type ProbeOptions = z.input<typeof optionsSchema>;
@@ -50,6 +58,7 @@ export class ProbeSession {
     private readonly native: NativeProbes,
     private readonly clock: Clock,
     private readonly captureStacks: boolean,
+    private readonly cacheByTask: boolean,
   ) {
     this.windowStart = clock.monotonicNs();
   }
@@ -67,7 +76,7 @@ export class ProbeSession {
         'crosstalk',
       );
     const o = parsed.data;
-    return new ProbeSession(NativeProbes.open(o), clock, o.captureStacks);
+    return new ProbeSession(NativeProbes.open(o), clock, o.captureStacks, o.cacheByTask);
   }
 
   /** Every requested probe (and lifecycle) with its state and, if not running, why. */
@@ -113,14 +122,19 @@ export class ProbeSession {
     const endNs = raw.window[0]?.timeNs ?? this.clock.monotonicNs();
     const active = new Map<ProbeName, number | undefined>();
     for (const s of this.native.status()) if (s.state === 'active') active.set(s.probe, s.hierarchyId);
-    const { window, snapshot } = diffWindow(this.snapshot, raw, { startNs: this.windowStart, endNs, active });
+    const { window, snapshot } = diffWindow(this.snapshot, raw, {
+      startNs: this.windowStart,
+      endNs,
+      active,
+      cacheByTask: this.cacheByTask,
+    });
     this.snapshot = snapshot;
     this.windowStart = endNs;
     return window;
   }
 
-  /** Cgroup lifecycle, slow-IO and slow-reclaim events since the last call, oldest
-   * first. Cheap (a copy from ring buffers): poll it often (e.g. every 100 ms) so that
+  /** Cgroup lifecycle, slow-IO, slow-reclaim and slow run-queue events since the last
+   * call, oldest first. Cheap (a copy from ring buffers): poll it often (e.g. every 100 ms) so that
    * new containers are seen at once and nothing queues up. */
   drainEvents(): ProbeEvent[] {
     const raw = this.native.drainEvents();
@@ -132,6 +146,7 @@ export class ProbeSession {
     return decodeEvents(raw, {
       ioHierarchyId: hierarchy.get('io') ?? 0,
       memoryHierarchyId: hierarchy.get('memory') ?? 0,
+      cpuHierarchyId: hierarchy.get('cpu') ?? 0,
       wallTime: (ns) => new Date(wallNow - Number(monotonicNow - ns) / 1e6),
       ...(symbols ? { symbolize: (address: bigint) => symbols.symbolize(address) } : {}),
     });

@@ -148,9 +148,24 @@ export interface CacheCounters {
   readonly dead: boolean;
 }
 
+/** The cache probe's counters of one process on one CPU (when counting by task). */
+export interface CacheTaskCounters {
+  /** Process (thread group) id. */
+  readonly pid: number;
+  readonly cpu: number;
+  /** Name of its thread that ran last. */
+  readonly comm: string;
+  readonly llcReferences: number;
+  readonly llcMisses: number;
+  readonly cycles: number;
+  readonly instructions: number;
+}
+
 export interface CacheWindow {
   readonly hierarchyId: number;
   readonly counters: readonly CacheCounters[];
+  /** Per process and CPU, when the session counts by task (ProbeOptions.cacheByTask). */
+  readonly tasks?: readonly CacheTaskCounters[];
 }
 
 /** Kernel- and user-side losses in the window: non-zero means the probe is degraded. */
@@ -232,4 +247,35 @@ export interface SlowReclaimEvent {
   readonly stack?: readonly string[];
 }
 
-export type ProbeEvent = CgroupEvent | SlowIoEvent | SlowReclaimEvent;
+/** A cgroup that held the CPU during part of a slow wait, and for how long. */
+export interface RunqHolder {
+  /** Unified id; 0n: the CPU was idle. */
+  readonly cgroupId: bigint;
+  readonly ns: number;
+}
+
+/** A victim task's run-queue wait longer than ProbeOptions.runqSlowNs (runqslower's
+ * columns plus who held the CPU meanwhile). */
+export interface SlowRunqEvent {
+  readonly type: 'slow-runq';
+  readonly time: Date;
+  /** When the task was switched in, after waiting. */
+  readonly monotonicNs: bigint;
+  readonly comm: string;
+  /** Thread id. */
+  readonly pid: number;
+  readonly cpu: number;
+  readonly waitNs: number;
+  /** The waiting task's cgroup. */
+  readonly cgroup: CgroupRef;
+  /** The task it replaced on the CPU (pid 0: the CPU was idle). */
+  readonly prev: { readonly comm: string; readonly pid: number; readonly cgroup: CgroupRef };
+  /** Cgroups that held the CPU while it waited, the largest share first. */
+  readonly holders: readonly RunqHolder[];
+  /** Held by further cgroups beyond those listed. */
+  readonly otherNs: number;
+  /** Part of the wait older than the CPU's last 32 run segments: not attributed. */
+  readonly unattributedNs: number;
+}
+
+export type ProbeEvent = CgroupEvent | SlowIoEvent | SlowReclaimEvent | SlowRunqEvent;

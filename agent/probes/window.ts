@@ -8,6 +8,7 @@ import { probeNames, type ProbeName, type RawRecord, type RawSections } from '..
 import type {
   BlockDevice,
   CacheCounters,
+  CacheTaskCounters,
   CpuUsage,
   IoLatency,
   IoOp,
@@ -27,6 +28,8 @@ export interface WindowContext {
   readonly endNs: bigint;
   /** Active probes and the hierarchy their cgroup ids belong to. */
   readonly active: ReadonlyMap<ProbeName, number | undefined>;
+  /** The cache probe counts per process and CPU too. */
+  readonly cacheByTask?: boolean;
 }
 
 class Deltas {
@@ -134,6 +137,13 @@ function cacheCounters(d: Deltas, r: RawRecord<'cacheRecord'>): CacheCounters | 
   return { cgroupId: r.cgroupId, llcReferences, llcMisses, cycles, instructions, dead };
 }
 
+function cacheTask(d: Deltas, r: RawRecord<'cacheTaskRecord'>): CacheTaskCounters | undefined {
+  const v = d.of(`cachetask:${r.pid}:${r.cpu}`, r.counts, false);
+  if (!v) return undefined;
+  const [llcReferences = 0, llcMisses = 0, cycles = 0, instructions = 0] = v;
+  return { pid: r.pid, cpu: r.cpu, comm: r.comm, llcReferences, llcMisses, cycles, instructions };
+}
+
 function probeHealth(d: Deltas, r: RawRecord<'healthRecord'>): ProbeHealth | undefined {
   const probe = probeNames[r.probe];
   if (probe === undefined) return undefined;
@@ -182,7 +192,13 @@ export function diffWindow(
       ? { memory: { hierarchyId: hierarchy('memory'), stalls: present(raw.reclaim.map((r) => reclaimStalls(d, r))) } }
       : {}),
     ...(context.active.has('cache')
-      ? { cache: { hierarchyId: hierarchy('cache'), counters: present(raw.cache.map((r) => cacheCounters(d, r))) } }
+      ? {
+          cache: {
+            hierarchyId: hierarchy('cache'),
+            counters: present(raw.cache.map((r) => cacheCounters(d, r))),
+            ...(context.cacheByTask ? { tasks: present(raw.cacheTasks.map((r) => cacheTask(d, r))) } : {}),
+          },
+        }
       : {}),
     health: present(raw.health.map((r) => probeHealth(d, r))),
   };

@@ -14,6 +14,10 @@ import { podKey } from '../measure/subjects.js';
 
 /** Windows of history kept for CPI² correlation (CPI² looks back over recent samples). */
 const cpiHistoryWindows = 30;
+/** Neighbours kept in the session's totals. Beyond this (a node churning containers for
+ * hours), those that took least from the victims are dropped: memory stays bounded and
+ * only the smallest shares, below any reported aggressor, are lost. */
+export const maxNeighbours = 1000;
 
 export interface ClosedWindow {
   readonly sequence: number;
@@ -104,6 +108,7 @@ export class SessionMeasure {
     this.cpiHistory.push({ cpi: cpiNow, oncpu });
     if (this.cpiHistory.length > cpiHistoryWindows) this.cpiHistory.shift();
     addAll(this.total, window);
+    this.compact(new Set(victimUids.map(podKey)));
     this.current = new Map();
     this.coveredMs += endMs - startMs;
     this.windowStartMs = endMs;
@@ -124,6 +129,11 @@ export class SessionMeasure {
       lastWindow: this.lastWindow.get(uid),
       baselineIoP99Ns: this.baselineIoP99.get(key),
     };
+  }
+
+  /** Subjects (victims and neighbours) in the session's totals. */
+  get subjects(): number {
+    return this.total.size;
   }
 
   get coveredWallNs(): number {
@@ -159,6 +169,38 @@ export class SessionMeasure {
     for (const [key, v] of s.baselineCpi) m.baselineCpi.set(key, v);
     for (const [uid, v] of s.lastWindow) m.lastWindow.set(uid, v);
     return m;
+  }
+
+  /** Keeps the victims and the `maxNeighbours` neighbours that took most from them: each
+   * neighbour weighs its share of the victims' CPU wait plus its shares of the IO bytes
+   * and of the memory growth of all neighbours. */
+  private compact(victims: ReadonlySet<string>): void {
+    if (this.total.size - victims.size <= maxNeighbours) return;
+    const cpu = new Map<string, number>();
+    const io = new Map<string, number>();
+    const memory = new Map<string, number>();
+    for (const [key, c] of this.total) {
+      if (victims.has(key)) {
+        for (const [holder, ns] of c.cpu.waitBy) cpu.set(holder, (cpu.get(holder) ?? 0) + ns);
+        continue;
+      }
+      let bytes = 0;
+      for (const t of c.io.byDisk.values()) bytes += t.readBytes + t.writeBytes;
+      io.set(key, bytes);
+      memory.set(key, Math.max(0, c.files.memoryGrowthBytes));
+    }
+    const weight = new Map<string, number>();
+    for (const amounts of [cpu, io, memory]) {
+      const sum = [...amounts.values()].reduce((a, b) => a + b, 0);
+      if (sum > 0) for (const [key, x] of amounts) weight.set(key, (weight.get(key) ?? 0) + x / sum);
+    }
+    const neighbours = [...this.total.keys()].filter((key) => !victims.has(key));
+    neighbours.sort((a, b) => (weight.get(b) ?? 0) - (weight.get(a) ?? 0));
+    for (const key of neighbours.slice(maxNeighbours)) this.total.delete(key);
+    for (const v of victims) {
+      const waitBy = this.total.get(v)?.cpu.waitBy;
+      if (waitBy) for (const key of [...waitBy.keys()]) if (!this.total.has(key)) waitBy.delete(key);
+    }
   }
 
   private spanOf(

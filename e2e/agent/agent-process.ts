@@ -12,6 +12,8 @@ export interface AgentLaunch {
   readonly cgroupScope: string;
   /** Kept across restarts of the same node's agent. */
   readonly stateDir: string;
+  /** Run the compiled JavaScript (see ComponentLaunch.compiled). */
+  readonly compiled?: boolean;
 }
 
 export function startAgent(cp: ControlPlane, launch: AgentLaunch, run = 1): Promise<ComponentProcess> {
@@ -29,5 +31,6 @@ export function startAgent(cp: ControlPlane, launch: AgentLaunch, run = 1): Prom
     ],
     logFile: join(cp.logDir, `agent-${launch.nodeName}-${run}.log`),
     servingMessage: 'agent started',
+    compiled: launch.compiled ?? false,
   });
 }

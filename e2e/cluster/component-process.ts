@@ -24,6 +24,9 @@ export interface ComponentLaunch {
   readonly logFile: string;
   /** The log message that carries `address` once the HTTP server listens. */
   readonly servingMessage: string;
+  /** Run the JavaScript compiled by setup (build/js, as in production) rather than the
+   * TypeScript through ts-node: about 250 MiB less memory and a faster start. */
+  readonly compiled?: boolean;
 }
 
 export class ComponentProcess {
@@ -36,11 +39,13 @@ export class ComponentProcess {
   /** Starts the component and resolves once it logs its serving address. */
   static async start(launch: ComponentLaunch): Promise<ComponentProcess> {
     // prettier-ignore
-    const args = [
-      '--no-experimental-strip-types', '--no-deprecation',
-      '--import', join(repoRoot, 'test/register.mjs'), join(repoRoot, launch.entry),
-      ...launch.args,
-    ];
+    const args = launch.compiled
+      ? [join(repoRoot, 'build/js', launch.entry.replace(/\.ts$/, '.js')), ...launch.args]
+      : [
+          '--no-experimental-strip-types', '--no-deprecation',
+          '--import', join(repoRoot, 'test/register.mjs'), join(repoRoot, launch.entry),
+          ...launch.args,
+        ];
     const proc = SupervisedProcess.start(launch.name, process.execPath, args, launch.logFile);
     const serving = await eventually(
       async () => {
@@ -57,6 +62,11 @@ export class ComponentProcess {
 
   get running(): boolean {
     return this.process.running;
+  }
+
+  /** Also its process group id. */
+  get pid(): number {
+    return this.process.pid;
   }
 
   get logFile(): string {

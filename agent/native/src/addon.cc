@@ -118,7 +118,8 @@ class Session : public Napi::ObjectWrap<Session> {
   }
 
   // new Session({ probes: number (bit mask), flags?: number, btfPath?: string,
-  //               ioSlowNs?: number|bigint, reclaimSlowNs?: number|bigint })
+  //               ioSlowNs?: number|bigint, reclaimSlowNs?: number|bigint,
+  //               runqSlowNs?: number|bigint })
   explicit Session(const Napi::CallbackInfo &info) : Napi::ObjectWrap<Session>(info) {
     Napi::Env env = info.Env();
     if (info.Length() != 1 || !info[0].IsObject()) {
@@ -152,7 +153,8 @@ class Session : public Napi::ObjectWrap<Session> {
       opts.btf_path = btf_path.c_str();
     }
     if (!OptionalU64(env, options, "ioSlowNs", opts.io_slow_ns) ||
-        !OptionalU64(env, options, "reclaimSlowNs", opts.reclaim_slow_ns))
+        !OptionalU64(env, options, "reclaimSlowNs", opts.reclaim_slow_ns) ||
+        !OptionalU64(env, options, "runqSlowNs", opts.runq_slow_ns))
       return;
     ct_error err{};
     if (ct_open(&opts, &session_, &err) != 0) ToJsError(env, err).ThrowAsJavaScriptException();
@@ -377,6 +379,13 @@ Napi::Object Layout(Napi::Env env) {
        {"flags", AT(ct_cache_record, flags)},
        {"counts", AT(ct_cache_record, v.count)}},
       sizeof(ct_cache_record));
+  add("cacheTaskRecord",
+      {{"pid", AT(ct_cache_task_record, pid)},
+       {"cpu", AT(ct_cache_task_record, cpu)},
+       {"flags", AT(ct_cache_task_record, flags)},
+       {"counts", AT(ct_cache_task_record, v.count)},
+       {"comm", AT(ct_cache_task_record, v.comm)}},
+      sizeof(ct_cache_task_record));
   add("windowRecord", {{"timeNs", AT(ct_window_record, time_ns)}}, sizeof(ct_window_record));
   add("healthRecord",
       {{"probe", AT(ct_health_record, probe)},
@@ -424,6 +433,21 @@ Napi::Object Layout(Napi::Env env) {
        {"nframes", AT(ct_reclaim_event_record, nframes)},
        {"frames", AT(ct_reclaim_event_record, frames)}},
       sizeof(ct_reclaim_event_record));
+  add("runqEvent",
+      {{"timeNs", AT(ct_runq_event, time_ns)},
+       {"waitNs", AT(ct_runq_event, wait_ns)},
+       {"cgroupId", AT(ct_runq_event, cgroup_id)},
+       {"unattributedNs", AT(ct_runq_event, unattributed_ns)},
+       {"otherNs", AT(ct_runq_event, other_ns)},
+       {"prevCgroup", AT(ct_runq_event, prev_cgroup)},
+       {"pid", AT(ct_runq_event, pid)},
+       {"cpu", AT(ct_runq_event, cpu)},
+       {"prevPid", AT(ct_runq_event, prev_pid)},
+       {"nholders", AT(ct_runq_event, nholders)},
+       {"comm", AT(ct_runq_event, comm)},
+       {"prevComm", AT(ct_runq_event, prev_comm)},
+       {"holders", AT(ct_runq_event, holders)}},
+      sizeof(ct_runq_event));
 #undef AT
   return layout;
 }
@@ -442,6 +466,7 @@ Napi::Object Constants(Napi::Env env) {
                  {"cgroupPathLength", CT_CGROUP_PATH_LEN},
                  {"maxTargets", CT_MAX_TARGETS},
                  {"runRing", CT_RUN_RING},
+                 {"runqHolders", CT_RUNQ_HOLDERS},
                  {"cacheCounters", CT_CACHE_COUNTERS},
                  {"reclaimKinds", CT_RECLAIM_KINDS}});
   set("sections", {{"cpuCgroups", CT_SECTION_CPU_CGROUPS},
@@ -453,9 +478,11 @@ Napi::Object Constants(Napi::Env env) {
                    {"cache", CT_SECTION_CACHE},
                    {"health", CT_SECTION_HEALTH},
                    {"window", CT_SECTION_WINDOW},
+                   {"cacheTasks", CT_SECTION_CACHE_TASKS},
                    {"cgroupEvents", CT_SECTION_CGROUP_EVENTS},
                    {"ioEvents", CT_SECTION_IO_EVENTS},
-                   {"reclaimEvents", CT_SECTION_RECLAIM_EVENTS}});
+                   {"reclaimEvents", CT_SECTION_RECLAIM_EVENTS},
+                   {"runqEvents", CT_SECTION_RUNQ_EVENTS}});
   set("states", {{"off", CT_STATE_OFF},
                  {"loaded", CT_STATE_LOADED},
                  {"active", CT_STATE_ACTIVE},
@@ -464,7 +491,10 @@ Napi::Object Constants(Napi::Env env) {
   set("attachModes", {{"none", CT_ATTACH_NONE}, {"tp_btf", CT_ATTACH_TP_BTF}, {"raw_tp", CT_ATTACH_RAW_TP}});
   set("options", {{"captureStacks", CT_OPT_CAPTURE_STACKS},
                   {"forceRawTracepoints", CT_OPT_FORCE_RAW_TP},
-                  {"softwareCounters", CT_OPT_SOFTWARE_COUNTERS}});
+                  {"softwareCounters", CT_OPT_SOFTWARE_COUNTERS},
+                  {"allCgroups", CT_OPT_ALL_CGROUPS},
+                  {"runqEvents", CT_OPT_RUNQ_EVENTS},
+                  {"cacheByTask", CT_OPT_CACHE_BY_TASK}});
   set("recordFlags", {{"dead", CT_RECORD_DEAD}});
   set("ioOps", {{"read", CT_IO_READ},
                 {"write", CT_IO_WRITE},

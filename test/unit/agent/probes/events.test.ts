@@ -13,9 +13,11 @@ const none = {
   cache: [],
   health: [],
   window: [],
+  cacheTasks: [],
   cgroupEvents: [],
   ioEvents: [],
   reclaimEvents: [],
+  runqEvents: [],
 } satisfies RawSections;
 
 const frames = (...addresses: bigint[]) => [...addresses, ...Array.from({ length: 32 - addresses.length }, () => 0n)];
@@ -23,6 +25,7 @@ const frames = (...addresses: bigint[]) => [...addresses, ...Array.from({ length
 const context: EventContext = {
   ioHierarchyId: 7,
   memoryHierarchyId: 0,
+  cpuHierarchyId: 0,
   wallTime: (ns) => new Date(Number(ns / 1_000_000n)),
   symbolize: (address) =>
     address === 1n ? 'bpf_prog_abc_io_insert_btf+0x24' : address === 2n ? 'bpf_trace_run1+0xed' : `f${address}`,

@@ -16,9 +16,11 @@ function sections(partial: Partial<RawSections>): RawSections {
     cache: [],
     health: [],
     window: [],
+    cacheTasks: [],
     cgroupEvents: [],
     ioEvents: [],
     reclaimEvents: [],
+    runqEvents: [],
     ...partial,
   };
 }

@@ -3,7 +3,7 @@ import { expect } from 'chai';
 import { emptyCounters, type SubjectCounters } from '../../../../agent/measure/counters.js';
 import type { SubjectRef } from '../../../../agent/report/assess.js';
 import { podReport } from '../../../../agent/report/pod-report.js';
-import { measureSnapshotJson, SessionMeasure } from '../../../../agent/windows/session-measure.js';
+import { maxNeighbours, measureSnapshotJson, SessionMeasure } from '../../../../agent/windows/session-measure.js';
 
 const pod = (name: string): SubjectRef => ({ kind: 'Pod', namespace: 'ns', name, uid: name });
 const all = new Set(['cpu', 'io', 'memory', 'cache'] as const);
@@ -138,5 +138,26 @@ describe('a session measure', function () {
     expect(resumed.closeWindow(['victim'], 3000).sequence).to.equal(3);
     expect(resumed.windowsReported).to.equal(2);
     expect(resumed.summary('victim').counters!.cpu.waitNs).to.equal(700e6);
+  });
+
+  it('keeps its totals bounded under container churn, dropping the neighbours that took least', function () {
+    const m = new SessionMeasure(1000, 0, 0, all);
+    for (let w = 0; w < 3; w++) {
+      const t = tick(
+        (key, c) => {
+          if (key === 'pod/victim') {
+            c.cpu.waitNs = 500e6;
+            c.cpu.waitBy.set('pod/etl', 400e6);
+          }
+        },
+        'victim',
+        'etl',
+        ...Array.from({ length: 600 }, (_, i) => `churn-${w}-${i}`),
+      );
+      m.add(t);
+      m.closeWindow(['victim'], (w + 1) * 1000);
+    }
+    expect(m.subjects).to.equal(maxNeighbours + 1);
+    expect(m.summary('victim').assessment.aggressors[0]!.ref).to.include({ name: 'etl' });
   });
 });
