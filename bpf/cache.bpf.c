@@ -3,7 +3,9 @@
  * misses, cycles, instructions), which user space opens on every CPU. A counter read
  * costs ~0.5 us with hardware counters, so they are read only when the CPU passes
  * from one cgroup to another; the difference since the previous read belongs to the
- * cgroup that ran in between. */
+ * cgroup that ran in between. Counting by task (crosstalk llc-stat) also reads them
+ * when the CPU passes from one process to another, and adds the difference to that
+ * process on that CPU. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
@@ -41,6 +43,16 @@ struct {
 	__type(value, struct ct_cache_stats);
 } cache_stats SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, CT_MAX_CACHE_TASKS);
+	__type(key, struct ct_cache_task_key);
+	__type(value, struct ct_cache_task);
+} cache_tasks SEC(".maps");
+
+/* Set by user space before load. */
+const volatile bool by_task = false;
+
 struct ct_health health = {};
 
 static __always_inline bool read_counter(void *map, __u64 *value)
@@ -55,15 +67,33 @@ static __always_inline bool read_counter(void *map, __u64 *value)
 	return true;
 }
 
-static __always_inline int on_switch(__u64 next_cgroup)
+/* Adds the counts since the last read to the process that ran on this CPU; the
+ * thread leaving the CPU names it. */
+static __always_inline void add_task(__u32 pid, struct task_struct *prev, const __u64 *delta)
+{
+	static const struct ct_cache_task zero;
+	struct ct_cache_task_key key = { .pid = pid, .cpu = bpf_get_smp_processor_id() };
+	struct ct_cache_task *t = lookup_or_init(&cache_tasks, &key, &zero);
+
+	if (!t) {
+		__sync_fetch_and_add(&health.map_full, 1);
+		return;
+	}
+	/* Only this CPU writes its keys: plain adds. */
+	for (int i = 0; i < CT_CACHE_COUNTERS; i++)
+		t->count[i] += delta[i];
+	bpf_probe_read_kernel(t->comm, sizeof(t->comm), prev->comm);
+}
+
+static __always_inline int on_switch(struct task_struct *prev, __u64 next_cgroup, __u32 next_pid)
 {
 	static const struct ct_cache_stats zero;
 	__u32 key = 0;
 	struct ct_cache_state *st = bpf_map_lookup_elem(&cache_state, &key);
-	__u64 now[CT_CACHE_COUNTERS];
+	__u64 now[CT_CACHE_COUNTERS], delta[CT_CACHE_COUNTERS];
 	struct ct_cache_stats *stats;
 
-	if (!st || (st->valid && st->running_cgroup == next_cgroup))
+	if (!st || (st->valid && st->running_cgroup == next_cgroup && (!by_task || st->running_pid == next_pid)))
 		return 0;
 	if (!read_counter(&llc_references, &now[CT_CACHE_LLC_REFERENCES]) ||
 	    !read_counter(&llc_misses, &now[CT_CACHE_LLC_MISSES]) ||
@@ -72,30 +102,37 @@ static __always_inline int on_switch(__u64 next_cgroup)
 		st->valid = 0;
 		return 0;
 	}
+	for (int i = 0; i < CT_CACHE_COUNTERS; i++)
+		delta[i] = now[i] - st->last[i];
 	if (st->valid && st->running_cgroup) {
 		stats = lookup_or_init(&cache_stats, &st->running_cgroup, &zero);
 		if (!stats) {
 			__sync_fetch_and_add(&health.map_full, 1);
 		} else {
 			for (int i = 0; i < CT_CACHE_COUNTERS; i++)
-				stats->count[i] += now[i] - st->last[i];
+				stats->count[i] += delta[i];
 		}
 	}
+	if (by_task && st->valid && st->running_pid)
+		add_task(st->running_pid, prev, delta);
 	for (int i = 0; i < CT_CACHE_COUNTERS; i++)
 		st->last[i] = now[i];
 	st->running_cgroup = next_cgroup;
+	st->running_pid = next_pid;
 	st->valid = 1;
 	return 0;
 }
 
+/* The process switched in is read only when counting by task. */
 SEC("tp_btf/sched_switch")
 int BPF_PROG(cache_switch_btf, bool preempt, struct task_struct *prev, struct task_struct *next)
 {
-	return on_switch(next->pid ? task_cgroup_btf(next) : 0);
+	return on_switch(prev, next->pid ? task_cgroup_btf(next) : 0, by_task ? next->tgid : 0);
 }
 
 SEC("raw_tp/sched_switch")
 int BPF_PROG(cache_switch_raw, bool preempt, struct task_struct *prev, struct task_struct *next)
 {
-	return on_switch(BPF_CORE_READ(next, pid) ? task_cgroup_core(next) : 0);
+	return on_switch(prev, BPF_CORE_READ(next, pid) ? task_cgroup_core(next) : 0,
+			 by_task ? BPF_CORE_READ(next, tgid) : 0);
 }

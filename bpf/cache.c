@@ -108,6 +108,9 @@ static int cache_load(struct ct_session *s, const struct ct_options *o)
 	ct_choose_attach_mode(s, CT_PROBE_CACHE, s->cache->obj, "sched_switch", o);
 	for (int k = 0; k < CT_CACHE_COUNTERS; k++)
 		bpf_map__set_max_entries(counter_map(s, k), s->ncpus);
+	s->cache->rodata->by_task = (o->flags & CT_OPT_CACHE_BY_TASK) != 0;
+	if (!(o->flags & CT_OPT_CACHE_BY_TASK))
+		bpf_map__set_max_entries(s->cache->maps.cache_tasks, 1);
 	err = cache_bpf__load(s->cache);
 	if (err)
 		return ct_load_failed(s, CT_PROBE_CACHE, err);
@@ -148,11 +151,34 @@ static int put_cache(struct ct_session *s, struct ct_writer *w, struct ct_sectio
 	return dead;
 }
 
+static int put_task(struct ct_session *s, struct ct_writer *w, struct ct_section_header *h, const void *key,
+		    const void *values, size_t stride)
+{
+	const struct ct_cache_task_key *k = key;
+	struct ct_cache_task_record *r = ct_record_add(w, h);
+
+	(void)s;
+	(void)stride;
+	if (!r)
+		return -ENOSPC;
+	r->pid = k->pid;
+	r->cpu = k->cpu;
+	r->v = *(const struct ct_cache_task *)values;
+	return 0;
+}
+
 static int cache_read(struct ct_session *s, struct ct_writer *w)
 {
 	struct ct_section_header *h = ct_section_begin(w, CT_SECTION_CACHE, sizeof(struct ct_cache_record));
+	int err;
 
-	return h ? ct_walk_map(s, w, h, s->cache->maps.cache_stats, put_cache) : -ENOSPC;
+	if (!h)
+		return -ENOSPC;
+	if ((err = ct_walk_map(s, w, h, s->cache->maps.cache_stats, put_cache)) || !s->cache->rodata->by_task)
+		return err;
+	if (!(h = ct_section_begin(w, CT_SECTION_CACHE_TASKS, sizeof(struct ct_cache_task_record))))
+		return -ENOSPC;
+	return ct_walk_map(s, w, h, s->cache->maps.cache_tasks, put_task);
 }
 
 static void cache_destroy(struct ct_session *s)

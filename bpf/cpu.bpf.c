@@ -10,7 +10,12 @@
  * overlap it; whatever the ring no longer covers is counted as unattributed.
  *
  * Everything is keyed by the cgroup of the task the event is about (prev, next,
- * wakee), never the current task's. The idle task (pid 0) is never a subject. */
+ * wakee), never the current task's. The idle task (pid 0) is never a subject.
+ *
+ * Node-local tools (crosstalk runq-snoop, top) set all_targets: every cgroup is a
+ * victim, without a targets map. They may also ask for a record of each wait above a
+ * threshold, with the cgroups that held the CPU meanwhile. Both knobs are read-only
+ * data set before load, so the agent's programs are verified without those paths. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
@@ -78,6 +83,17 @@ struct {
 	__type(value, __u64);
 } enqueued_at_by_pid SEC(".maps");
 
+/* Slow-wait records (runq_events); user space shrinks it to one page when they are off. */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 256 * 1024);
+} slow_waits SEC(".maps");
+
+/* Set by user space before load. */
+const volatile bool all_targets = false;
+const volatile bool runq_events = false;
+const volatile __u64 runq_slow_ns = 10 * 1000 * 1000;
+
 /* Written by user space with the targets map (see CT_TARGET_BITS). */
 __u64 target_bits[CT_TARGET_BITS / 64] = {};
 
@@ -87,12 +103,14 @@ static __always_inline bool maybe_target(__u64 cgroup)
 {
 	__u32 bit = ct_target_bit(cgroup);
 
+	if (all_targets)
+		return true;
 	return target_bits[(bit / 64) & (CT_TARGET_BITS / 64 - 1)] & (1ULL << (bit % 64));
 }
 
 static __always_inline bool is_target(__u64 cgroup)
 {
-	return maybe_target(cgroup) && bpf_map_lookup_elem(&targets, &cgroup) != NULL;
+	return all_targets || (maybe_target(cgroup) && bpf_map_lookup_elem(&targets, &cgroup) != NULL);
 }
 
 /* The enqueue stamp of a task, created when asked; NULL when absent. */
@@ -157,10 +175,36 @@ static __always_inline void add_pair(__u64 victim, __u64 aggressor, __u64 ns)
 		__sync_fetch_and_add(&health.map_full, 1);
 }
 
+/* Adds a holder's share to a slow-wait record: into its slot, a new slot, or the rest. */
+static __always_inline void note_holder(struct ct_runq_event *e, __u64 cgroup, __u64 ns)
+{
+	for (int i = 0; i < CT_RUNQ_HOLDERS; i++) {
+		if (i == e->nholders) {
+			e->holders[i].cgroup = cgroup;
+			e->holders[i].ns = ns;
+			e->nholders = i + 1;
+			return;
+		}
+		if (e->holders[i].cgroup == cgroup) {
+			e->holders[i].ns += ns;
+			return;
+		}
+	}
+	e->other_ns += ns;
+}
+
+static __always_inline void add_share(__u64 victim, __u64 aggressor, __u64 ns, struct ct_runq_event *e)
+{
+	add_pair(victim, aggressor, ns);
+	if (e)
+		note_holder(e, aggressor, ns);
+}
+
 /* Splits the wait [t0, now] among the cgroups of this CPU's ring, newest first,
- * merging consecutive segments of one cgroup into one map update. Returns the part
- * the ring covered. */
-static __always_inline __u64 attribute_wait(struct ct_cpu_state *st, __u64 victim, __u64 t0, __u64 now)
+ * merging consecutive segments of one cgroup into one map update (and into the
+ * slow-wait record e, when there is one). Returns the part the ring covered. */
+static __always_inline __u64 attribute_wait(struct ct_cpu_state *st, __u64 victim, __u64 t0, __u64 now,
+					    struct ct_runq_event *e)
 {
 	__u64 covered = 0, pending_cgroup = 0, pending_ns = 0;
 	__u64 head = st->head;
@@ -174,7 +218,7 @@ static __always_inline __u64 attribute_wait(struct ct_cpu_state *st, __u64 victi
 			break;
 		if (end > start) {
 			if (pending_ns && seg->cgroup != pending_cgroup) {
-				add_pair(victim, pending_cgroup, pending_ns);
+				add_share(victim, pending_cgroup, pending_ns, e);
 				pending_ns = 0;
 			}
 			pending_cgroup = seg->cgroup;
@@ -185,15 +229,45 @@ static __always_inline __u64 attribute_wait(struct ct_cpu_state *st, __u64 victi
 			break;
 	}
 	if (pending_ns)
-		add_pair(victim, pending_cgroup, pending_ns);
+		add_share(victim, pending_cgroup, pending_ns, e);
 	return covered;
 }
 
+/* A slow-wait record for the task switched in after waiting, or NULL (not slow, not
+ * asked for, or the ring is full: counted). */
+static __always_inline struct ct_runq_event *slow_wait(struct task_struct *next, __u32 pid, __u64 cgroup,
+						       struct task_struct *prev, __u32 prev_pid, __u64 prev_cgroup,
+						       __u64 wait, __u64 now)
+{
+	struct ct_runq_event *e;
+
+	if (!runq_events || wait < runq_slow_ns)
+		return NULL;
+	e = bpf_ringbuf_reserve(&slow_waits, sizeof(*e), 0);
+	if (!e) {
+		__sync_fetch_and_add(&health.events_dropped, 1);
+		return NULL;
+	}
+	__builtin_memset(e, 0, sizeof(*e));
+	e->time_ns = now;
+	e->wait_ns = wait;
+	e->cgroup_id = cgroup;
+	e->prev_cgroup = prev_pid ? prev_cgroup : 0;
+	e->pid = pid;
+	e->cpu = bpf_get_smp_processor_id();
+	e->prev_pid = prev_pid;
+	bpf_probe_read_kernel(e->comm, sizeof(e->comm), next->comm);
+	bpf_probe_read_kernel(e->prev_comm, sizeof(e->prev_comm), prev->comm);
+	return e;
+}
+
 static __always_inline void measure_wait(struct ct_cpu_state *st, struct task_struct *next, __u32 pid,
-					 __u64 cgroup, __u64 now, bool btf)
+					 __u64 cgroup, struct task_struct *prev, __u32 prev_pid, __u64 prev_cgroup,
+					 __u64 now, bool btf)
 {
 	static const struct ct_runq_victim zero;
 	struct ct_runq_victim *v;
+	struct ct_runq_event *e;
 	__u64 *stamp, t0, wait, covered;
 
 	if (!maybe_target(cgroup)) /* only victims' tasks are stamped */
@@ -215,8 +289,13 @@ static __always_inline void measure_wait(struct ct_cpu_state *st, struct task_st
 	v->wait_ns += wait;
 	v->waits++;
 	v->hist[hist_slot_ns(wait)]++;
-	covered = attribute_wait(st, cgroup, t0, now);
+	e = slow_wait(next, pid, cgroup, prev, prev_pid, prev_cgroup, wait, now);
+	covered = attribute_wait(st, cgroup, t0, now, e);
 	v->unattributed_ns += wait - covered;
+	if (e) {
+		e->unattributed_ns = wait - covered;
+		bpf_ringbuf_submit(e, 0);
+	}
 }
 
 /* prev_requeued: prev stays on the run queue (preempted, or still TASK_RUNNING when
@@ -248,7 +327,7 @@ static __always_inline int on_switch(struct task_struct *prev, __u32 prev_pid, b
 	st->last_switch = now;
 	st->running_cgroup = next_pid ? next_cgroup : 0;
 	if (next_pid)
-		measure_wait(st, next, next_pid, next_cgroup, now, btf);
+		measure_wait(st, next, next_pid, next_cgroup, prev, prev_pid, prev_cgroup, now, btf);
 	return 0;
 }
 

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* The cpu probe's piece of the loader: load (tp_btf or raw_tp), attach, read. */
 #include <errno.h>
+#include <unistd.h>
 #include "session.h"
 #include "cpu.skel.h"
 
@@ -20,6 +21,11 @@ static int cpu_load(struct ct_session *s, const struct ct_options *o)
 	use_btf = ct_choose_attach_mode(s, CT_PROBE_CPU, s->cpu->obj, "sched_switch", o);
 	/* Enqueue stamps: task storage for tp_btf, a pid hash for raw_tp. */
 	bpf_map__set_autocreate(use_btf ? s->cpu->maps.enqueued_at_by_pid : s->cpu->maps.enqueued_at, false);
+	s->cpu->rodata->all_targets = (o->flags & CT_OPT_ALL_CGROUPS) != 0;
+	s->cpu->rodata->runq_events = (o->flags & CT_OPT_RUNQ_EVENTS) != 0;
+	s->cpu->rodata->runq_slow_ns = o->runq_slow_ns;
+	if (!(o->flags & CT_OPT_RUNQ_EVENTS))
+		bpf_map__set_max_entries(s->cpu->maps.slow_waits, getpagesize());
 	err = cpu_bpf__load(s->cpu);
 	return err ? ct_load_failed(s, CT_PROBE_CPU, err) : 0;
 }
@@ -134,6 +140,11 @@ static struct bpf_map *cpu_targets(const struct ct_session *s)
 	return s->cpu->maps.targets;
 }
 
+static struct bpf_map *cpu_events(const struct ct_session *s)
+{
+	return s->cpu->maps.slow_waits;
+}
+
 const struct ct_probe_ops ct_cpu_ops = {
 	.load = cpu_load,
 	.attach = cpu_attach,
@@ -143,6 +154,6 @@ const struct ct_probe_ops ct_cpu_ops = {
 	.object = cpu_object,
 	.targets = cpu_targets,
 	.target_hint = cpu_target_hint,
-	.events = ct_no_map,
+	.events = cpu_events,
 	.stacks = ct_no_map,
 };

@@ -48,6 +48,33 @@ struct ct_run_segment {
 	__u64 cgroup;
 };
 
+/* Holders kept per slow-wait record; the time of any further ones is summed apart. */
+#define CT_RUNQ_HOLDERS 4
+
+/* A cgroup that held the CPU during part of a wait. */
+struct ct_runq_holder {
+	__u64 cgroup;           /* unified; 0: the CPU was idle */
+	__u64 ns;
+};
+
+/* A run-queue wait longer than the threshold (runqslower's columns plus who held the
+ * CPU meanwhile), recorded only when user space asks for them (CT_OPT_RUNQ_EVENTS). */
+struct ct_runq_event {
+	__u64 time_ns;          /* CLOCK_MONOTONIC at switch-in */
+	__u64 wait_ns;
+	__u64 cgroup_id;        /* unified: the waiting task's */
+	__u64 unattributed_ns;  /* part of the wait older than the run-segment ring */
+	__u64 other_ns;         /* held by cgroups beyond the first CT_RUNQ_HOLDERS */
+	__u64 prev_cgroup;      /* the task it replaced on the CPU (0: the idle task) */
+	__u32 pid;              /* thread id of the waiting task */
+	__u32 cpu;
+	__u32 prev_pid;
+	__u32 nholders;
+	char comm[CT_COMM_LEN];
+	char prev_comm[CT_COMM_LEN];
+	struct ct_runq_holder holders[CT_RUNQ_HOLDERS]; /* newest first */
+};
+
 /* Per CPU: the segment running now and the ring of finished ones. */
 struct ct_cpu_state {
 	__u64 last_switch;      /* start of the running segment; 0 before the first switch */

@@ -32,6 +32,10 @@ enum ct_probe {
 #define CT_OPT_FORCE_RAW_TP (1u << 1)        /* tests: use the raw_tp fallback programs */
 #define CT_OPT_SOFTWARE_COUNTERS (1u << 2)   /* tests: software perf events stand in for
 					      * the cache probe's hardware counters */
+#define CT_OPT_ALL_CGROUPS (1u << 3)         /* node-local tools: every cgroup is a victim
+					      * (cpu, io, memory), no targets needed */
+#define CT_OPT_RUNQ_EVENTS (1u << 4)         /* slow run-queue wait records (cpu probe) */
+#define CT_OPT_CACHE_BY_TASK (1u << 5)       /* cache probe: counters per process and CPU too */
 
 struct ct_options {
 	__u32 probes;        /* bit (1 << enum ct_probe) per probe to load */
@@ -39,6 +43,7 @@ struct ct_options {
 	const char *btf_path;   /* kernel BTF for CO-RE; NULL means the running kernel's */
 	__u64 io_slow_ns;    /* slow-IO record threshold (0: every victim request) */
 	__u64 reclaim_slow_ns; /* slow-reclaim record threshold (0: every victim stall) */
+	__u64 runq_slow_ns;  /* slow-wait record threshold, with CT_OPT_RUNQ_EVENTS */
 };
 
 struct ct_error {
@@ -93,9 +98,11 @@ enum ct_section_kind {
 	CT_SECTION_CACHE = 7,           /* struct ct_cache_record */
 	CT_SECTION_HEALTH = 8,          /* struct ct_health_record */
 	CT_SECTION_WINDOW = 9,          /* struct ct_window_record (one, first) */
+	CT_SECTION_CACHE_TASKS = 10,    /* struct ct_cache_task_record (CT_OPT_CACHE_BY_TASK) */
 	CT_SECTION_CGROUP_EVENTS = 16,  /* struct ct_cgroup_event (lifecycle.h) */
 	CT_SECTION_IO_EVENTS = 17,      /* struct ct_io_event_record */
 	CT_SECTION_RECLAIM_EVENTS = 18, /* struct ct_reclaim_event_record */
+	CT_SECTION_RUNQ_EVENTS = 19,    /* struct ct_runq_event (cpu.h) */
 };
 
 struct ct_section_header {
@@ -155,6 +162,14 @@ struct ct_cache_record {
 	__u32 flags;
 	__u32 reserved;
 	struct ct_cache_stats v; /* summed over CPUs */
+};
+
+struct ct_cache_task_record {
+	__u32 pid;           /* process (thread group) id */
+	__u32 cpu;
+	__u32 flags;
+	__u32 reserved;
+	struct ct_cache_task v;
 };
 
 /* When the maps were read: the window's end (CLOCK_MONOTONIC, as bpf_ktime_get_ns),

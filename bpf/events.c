@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Events from the kernel's ring buffers (cgroup lifecycle, slow IO, slow reclaim):
+/* Events from the kernel's ring buffers (cgroup lifecycle, slow IO, slow reclaim, slow
+ * run-queue waits):
  * pumped into per-kind queues (on every drain and before every window read, so that
  * rmdirs are known before counters are read), kernel stacks resolved on the way, and
  * handed out as sections by ct_drain_events. */
@@ -110,6 +111,17 @@ static int on_reclaim_event(void *ctx, void *data, size_t size)
 	return 0;
 }
 
+static int on_runq_event(void *ctx, void *data, size_t size)
+{
+	struct ct_pump *pump = ctx;
+	struct ct_runq_event *r;
+
+	if (size < sizeof(*r) || !(r = queue_push(&pump->s->runq_events)))
+		return 0;
+	memcpy(r, data, sizeof(*r));
+	return 0;
+}
+
 void ct_events_setup(struct ct_session *s)
 {
 	static const struct {
@@ -119,11 +131,13 @@ void ct_events_setup(struct ct_session *s)
 		{ CT_PROBE_LIFECYCLE, on_cgroup_event },
 		{ CT_PROBE_IO, on_io_event },
 		{ CT_PROBE_MEMORY, on_reclaim_event },
+		{ CT_PROBE_CPU, on_runq_event },
 	};
 
 	queue_init(&s->cgroup_events, CT_SECTION_CGROUP_EVENTS, sizeof(struct ct_cgroup_event));
 	queue_init(&s->io_events, CT_SECTION_IO_EVENTS, sizeof(struct ct_io_event_record));
 	queue_init(&s->reclaim_events, CT_SECTION_RECLAIM_EVENTS, sizeof(struct ct_reclaim_event_record));
+	queue_init(&s->runq_events, CT_SECTION_RUNQ_EVENTS, sizeof(struct ct_runq_event));
 	s->pump.s = s;
 	for (size_t i = 0; i < sizeof(sources) / sizeof(sources[0]); i++) {
 		int p = sources[i].probe, fd, err;
@@ -189,6 +203,7 @@ ssize_t ct_drain_events(struct ct_session *s, void *buf, size_t len, struct ct_e
 		drain_queue(&s->cgroup_events, &w);
 		drain_queue(&s->io_events, &w);
 		drain_queue(&s->reclaim_events, &w);
+		drain_queue(&s->runq_events, &w);
 	}
 	pthread_mutex_unlock(&s->lock);
 	return err ? ct_fail(e, err, -1, "drain", "cannot read the probes' ring buffers") : (ssize_t)w.used;
@@ -203,4 +218,5 @@ void ct_events_free(struct ct_session *s)
 	free(s->cgroup_events.data);
 	free(s->io_events.data);
 	free(s->reclaim_events.data);
+	free(s->runq_events.data);
 }

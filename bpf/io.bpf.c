@@ -23,6 +23,8 @@ const volatile bool capture_stacks = false;
 /* Before 5.11 (and 5.10.137) block_rq_insert/issue took (q, rq); user space reads the
  * shape from BTF. */
 const volatile bool rq_is_second_arg = false;
+/* Node-local tools (crosstalk bio-snoop): every owner is a victim, no targets map. */
+const volatile bool all_targets = false;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -112,7 +114,7 @@ static __always_inline int on_start(void *ctx, struct request *rq, const struct 
 	__u64 key = (__u64)rq, now;
 	struct ct_io_start *s;
 
-	if (!bpf_map_lookup_elem(&targets, &v->owner))
+	if (!all_targets && !bpf_map_lookup_elem(&targets, &v->owner))
 		return 0;
 	now = bpf_ktime_get_ns();
 	s = bpf_map_lookup_elem(&io_starts, &key);

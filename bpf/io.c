@@ -40,6 +40,7 @@ static int io_load(struct ct_session *s, const struct ct_options *o)
 	s->io->rodata->slow_ns = o->io_slow_ns;
 	s->io->rodata->capture_stacks = (o->flags & CT_OPT_CAPTURE_STACKS) != 0;
 	s->io->rodata->rq_is_second_arg = issue_args == 2; /* (q, rq) before 5.11 */
+	s->io->rodata->all_targets = (o->flags & CT_OPT_ALL_CGROUPS) != 0;
 	if (!(o->flags & CT_OPT_CAPTURE_STACKS))
 		bpf_map__set_max_entries(s->io->maps.io_stacks, 1);
 	err = io_bpf__load(s->io);

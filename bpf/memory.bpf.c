@@ -13,6 +13,8 @@ char LICENSE[] SEC("license") = "GPL";
 /* Set by user space before load. */
 const volatile __u64 slow_ns = 10 * 1000 * 1000;
 const volatile bool capture_stacks = false;
+/* Node-local tools (crosstalk dr-snoop): every cgroup's stalls are recorded. */
+const volatile bool all_targets = false;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -67,7 +69,7 @@ static __always_inline void emit_slow(void *ctx, __u32 kind, __u64 cgroup, __u64
 {
 	struct ct_reclaim_event *e;
 
-	if (latency < slow_ns || !bpf_map_lookup_elem(&targets, &cgroup))
+	if (latency < slow_ns || (!all_targets && !bpf_map_lookup_elem(&targets, &cgroup)))
 		return;
 	e = bpf_ringbuf_reserve(&reclaim_events, sizeof(*e), 0);
 	if (!e) {

@@ -31,6 +31,7 @@ static int memory_load(struct ct_session *s, const struct ct_options *o)
 	}
 	s->memory->rodata->slow_ns = o->reclaim_slow_ns;
 	s->memory->rodata->capture_stacks = (o->flags & CT_OPT_CAPTURE_STACKS) != 0;
+	s->memory->rodata->all_targets = (o->flags & CT_OPT_ALL_CGROUPS) != 0;
 	if (!(o->flags & CT_OPT_CAPTURE_STACKS))
 		bpf_map__set_max_entries(s->memory->maps.reclaim_stacks, 1);
 	err = memory_bpf__load(s->memory);

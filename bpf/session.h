@@ -69,7 +69,7 @@ struct ct_session {
 	size_t nperf_fds;
 	struct ring_buffer *rings;
 	struct ct_pump pump;
-	struct ct_queue cgroup_events, io_events, reclaim_events;
+	struct ct_queue cgroup_events, io_events, reclaim_events, runq_events;
 	__u64 stacks_lost[CT_PROBE_COUNT];
 	struct ct_dead_set dead;
 };

@@ -197,6 +197,8 @@ static const struct ct_queue *queue_of(const struct ct_session *s, int probe)
 		return &s->io_events;
 	case CT_PROBE_MEMORY:
 		return &s->reclaim_events;
+	case CT_PROBE_CPU:
+		return &s->runq_events;
 	default:
 		return NULL;
 	}
