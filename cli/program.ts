@@ -3,6 +3,7 @@
 // snoop tools never load the Kubernetes client unless asked to name pods.
 import { Command, Option } from '@commander-js/extra-typings';
 
+import { podName, processId, runDuration, thresholdMs } from './arguments.js';
 import { exitCodes } from './errors.js';
 
 const exitStatusHelp = `
@@ -10,6 +11,26 @@ Exit status: ${exitCodes.ok} done; ${exitCodes.failure} failed at run time (API 
 ${exitCodes.usage} bad option or argument; ${exitCodes.unsupported} the kernel or machine lacks a feature
 (BTF, a tracepoint, a hardware PMU); ${exitCodes.permission} not permitted (eBPF needs root or
 CAP_BPF + CAP_PERFMON; the API refused).`;
+
+const snoopHelp = `
+Every cgroup is traced; -p, --cgroup, --pod and -d narrow the output down. Needs root, or
+CAP_BPF and CAP_PERFMON. Runs until Ctrl-C (or SIGTERM, or DURATION), then prints a summary.`;
+
+// Options the snoop tools share (new instances per command: commander owns them).
+const threshold = (what: string) =>
+  new Option('-t, --threshold <ms>', `show ${what} longer than this many milliseconds (0: all)`)
+    .argParser(thresholdMs)
+    .default(10_000_000, '10');
+const pid = () => new Option('-p, --pid <pid>', 'only this process (its threads)').argParser(processId);
+const cgroup = () =>
+  new Option('--cgroup <path>', 'only this cgroup and its descendants (a path like /kubepods.slice/...)');
+const pod = () =>
+  new Option('--pod <namespace/name>', 'only this pod (asks the Kubernetes API for its UID)').argParser(podName);
+const owner = () => new Option('-o, --owner', 'show the owning pod (by name with the API, else UID) or cgroup');
+const json = () => new Option('--json', 'one JSON object per line, and a summary object at the end');
+const kubeconfig = () =>
+  new Option('--kubeconfig <path>', 'kubeconfig for pod names (default: $KUBECONFIG, ~/.kube/config, in-cluster)');
+const node = () => new Option('--node <name>', "this node's name, to list only its pods (default: every pod)");
 
 /** `name` is how the program was invoked: `crosstalk`, or `kubectl crosstalk` as a plugin. */
 export function buildProgram(name: string): Command {
@@ -33,6 +54,63 @@ export function buildProgram(name: string): Command {
     .action(async (session, o) => {
       const { runReport } = await import('./commands/report.js');
       await runReport(session, { ...o, wide: o.output === 'wide' });
+    });
+
+  program
+    .command('bio-snoop')
+    .description('traces block IO slower than a threshold: one line per request, with its latency')
+    .argument('[duration]', 'how long to trace: seconds, or 30s, 5m', runDuration)
+    .addOption(threshold('IOs'))
+    .addOption(pid())
+    .addOption(cgroup())
+    .addOption(pod())
+    .option('-d, --disk <disk>', 'only this disk (vda, or major:minor)')
+    .option('-s, --stack', 'print the kernel stack of each IO (where it was queued)')
+    .addOption(owner())
+    .addOption(json())
+    .addOption(kubeconfig())
+    .addOption(node())
+    .addHelpText('after', snoopHelp)
+    .action(async (durationMs, o) => {
+      const [{ runSnoop }, { bioSnoop }] = await Promise.all([import('./snoop.js'), import('./bio-snoop.js')]);
+      await runSnoop(bioSnoop, { ...o, thresholdNs: o.threshold, durationMs });
+    });
+
+  program
+    .command('dr-snoop')
+    .description('traces direct and memcg reclaim stalls longer than a threshold')
+    .argument('[duration]', 'how long to trace: seconds, or 30s, 5m', runDuration)
+    .addOption(threshold('stalls'))
+    .addOption(pid())
+    .addOption(cgroup())
+    .addOption(pod())
+    .option('-s, --stack', 'print the kernel stack of each stall')
+    .addOption(owner())
+    .addOption(json())
+    .addOption(kubeconfig())
+    .addOption(node())
+    .addHelpText('after', snoopHelp)
+    .action(async (durationMs, o) => {
+      const [{ runSnoop }, { drSnoop }] = await Promise.all([import('./snoop.js'), import('./dr-snoop.js')]);
+      await runSnoop(drSnoop, { ...o, thresholdNs: o.threshold, durationMs });
+    });
+
+  program
+    .command('runq-snoop')
+    .description('traces run-queue waits longer than a threshold, with who held the CPU meanwhile')
+    .argument('[duration]', 'how long to trace: seconds, or 30s, 5m', runDuration)
+    .addOption(threshold('waits'))
+    .addOption(pid())
+    .addOption(cgroup())
+    .addOption(pod())
+    .addOption(owner())
+    .addOption(json())
+    .addOption(kubeconfig())
+    .addOption(node())
+    .addHelpText('after', snoopHelp)
+    .action(async (durationMs, o) => {
+      const [{ runSnoop }, { runqSnoop }] = await Promise.all([import('./snoop.js'), import('./runq-snoop.js')]);
+      await runSnoop(runqSnoop, { ...o, thresholdNs: o.threshold, durationMs });
     });
 
   return program;

@@ -1,0 +1,88 @@
+// `crosstalk runq-snoop` as installed, against two CPU burners in two cgroups pinned to
+// one CPU: each waits while the other runs, so every slow wait of the first must name
+// the second as the one that held the CPU.
+import { expect } from 'chai';
+
+import { startCli } from '../../../e2e/cli/cli-process.js';
+import { missingBpf, requireOrSkip } from '../../support/requirements.js';
+import { ProbeFixture, sleep } from '../probes/workloads.js';
+import { jsonLines, withoutKubeconfig } from './gated.js';
+
+interface WaitLine {
+  type: string;
+  comm: string;
+  tid: number;
+  cpu: number;
+  latencyMs: number;
+  cgroup: string;
+  prev: { comm: string; tid: number; cgroup: string | null };
+  heldBy: { cgroup: string | null; ms: number; sharePercent: number }[];
+}
+
+describe('crosstalk runq-snoop', function () {
+  this.timeout(120_000);
+  let f: ProbeFixture;
+
+  beforeEach(function () {
+    requireOrSkip(this, missingBpf());
+    f = new ProbeFixture();
+  });
+
+  afterEach(async function () {
+    await f?.cleanup();
+  });
+
+  it('names the other burner as the holder of the CPU while one waits', async function () {
+    const a = f.cgroup('a');
+    const b = f.cgroup('b');
+    const cli = startCli(['runq-snoop', '-t', '1', '--cgroup', a.dir('unified'), '--json'], {
+      env: withoutKubeconfig(),
+    });
+    await cli.waitForStderr(/Hit Ctrl-C to end\./);
+    const burnerA = f.burner(a, 1);
+    f.burner(b, 1);
+    await sleep(2000);
+    const { code, stdout, stderr } = await cli.stop();
+    expect(code, stderr).to.equal(0);
+
+    const lines = jsonLines(stdout);
+    const waits = lines.filter((l): l is WaitLine & Record<string, unknown> => l.type === 'cpu');
+    expect(waits.length, 'slow waits of a').to.be.at.least(20);
+    const byB = (w: WaitLine) => w.heldBy.find((h) => h.cgroup?.endsWith('/b'))?.ms ?? 0;
+    let total = 0;
+    let heldByB = 0;
+    for (const w of waits) {
+      expect(w).to.include({ cpu: 1 });
+      expect(w.cgroup).to.match(/\/a$/);
+      expect(w.latencyMs).to.be.at.least(1);
+      total += w.latencyMs;
+      heldByB += byB(w);
+    }
+    const pids = new Set(waits.map((w) => w.tid));
+    expect(pids.has(burnerA.pid ?? -1), `waiting threads ${[...pids].join(', ')} include burner a`).to.equal(true);
+    expect(heldByB / total, 'share of the waits held by b').to.be.at.least(0.9);
+    const prevB = waits.filter((w) => w.prev.cgroup?.endsWith('/b')).length;
+    expect(prevB / waits.length, 'waits that ended by switching b out').to.be.at.least(0.8);
+    const summary = lines.at(-1) as { type: string; events: number; waitMs: number; heldBy: Record<string, number> };
+    expect(summary).to.include({ type: 'summary', events: waits.length });
+    const [top] = Object.entries(summary.heldBy).sort((x, y) => y[1] - x[1]);
+    expect(top?.[0]).to.match(/\/b$/);
+  });
+
+  it('prints runqslower columns with the holders and their shares', async function () {
+    const a = f.cgroup('a');
+    const b = f.cgroup('b');
+    const cli = startCli(['runq-snoop', '-t', '1', '--cgroup', a.dir('unified'), '2'], { env: withoutKubeconfig() });
+    await cli.waitForStderr(/Hit Ctrl-C to end\./);
+    f.burner(a, 1);
+    f.burner(b, 1);
+    const { code, stdout, stderr } = await cli.result; // ends after its DURATION
+    expect(code, stderr).to.equal(0);
+    const [header = '', ...rows] = stdout.trimEnd().split('\n');
+    expect(header).to.match(/^TIME +COMM +TID +CPU +LAT\(ms\) +PREV TASK +HELD BY \(share of the wait\)$/);
+    expect(rows.length).to.be.above(5);
+    const mostly = rows.filter((r) => /^\d\d:\d\d:\d\d +sh +\d+ +1 +[\d.]+ +sh:\d+ +\S+\/b \d+%/.test(r));
+    expect(mostly.length / rows.length, `rows led by b:\n${rows.slice(0, 5).join('\n')}`).to.be.at.least(0.8);
+    expect(stderr).to.match(/\d+ events; [\d.]+ (ms|s) waited, held by \S+\/b \d+%/);
+  });
+});
