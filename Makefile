@@ -7,8 +7,9 @@ ENV := . scripts/env.sh &&
 setup:
 	@bash scripts/setup.sh
 
-demo: setup
-	@echo "The local noisy-neighbour demo is not built yet: setup is complete; run 'make test'."
+# make demo ARGS="--scenario io --keep": setup, then the demo (demo/main.ts --help).
+demo:
+	@bash scripts/demo.sh $(ARGS)
 
 test: setup
 	@$(ENV) npm test

@@ -16,7 +16,7 @@ import {
   type V1OwnerReference,
   type V1Pod,
 } from '@kubernetes/client-node';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { arch, availableParallelism, release, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -202,6 +202,20 @@ export class NodeHarness {
     return this.scope.dir(hierarchy);
   }
 
+  /** Caps the memory all pods of the node share (the node-allocatable cgroup), as kubelet's
+   * --enforce-node-allocatable does; `undefined` lifts the cap. */
+  limitAllocatableMemory(bytes: number | undefined): void {
+    const allocatable = TestCgroup.create(
+      join(this.cgroupScope, qosCgroupPath(this.driver, 'Guaranteed')),
+      this.hierarchies,
+    );
+    if (existsSync(join(allocatable.dir('unified'), 'memory.max'))) {
+      allocatable.write('memory.max', bytes === undefined ? 'max' : String(bytes));
+    } else {
+      allocatable.write('memory.limit_in_bytes', String(bytes ?? -1), 'memory');
+    }
+  }
+
   /** Where a cgroup of this node appears in /proc/<pid>/cgroup for `hierarchy`. */
   cgroupPath(cgroup: TestCgroup, hierarchy: Hierarchy = 'unified'): string {
     const mount = readCgroupMounts().mountPoints.get(hierarchy) ?? '';
@@ -251,7 +265,10 @@ export class NodeHarness {
     // kubelet creates the node-allocatable cgroup weighted by the node's CPUs (so pods
     // together outweigh a single system process), and the QoS cgroups up front;
     // BestEffort pods share the minimum weight.
-    const allocatable = TestCgroup.create(join(this.cgroupScope, qosCgroupPath(this.driver, 'Guaranteed')), this.hierarchies);
+    const allocatable = TestCgroup.create(
+      join(this.cgroupScope, qosCgroupPath(this.driver, 'Guaranteed')),
+      this.hierarchies,
+    );
     applyLimits(allocatable, { cpuShares: availableParallelism() * 1024 });
     for (const qos of ['Burstable', 'BestEffort'] as const) {
       const cgroup = TestCgroup.create(join(this.cgroupScope, qosCgroupPath(this.driver, qos)), this.hierarchies);

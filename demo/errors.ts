@@ -1,0 +1,16 @@
+/** Why the demo could not run (as opposed to running and missing the aggressor). */
+export type DemoErrorCode =
+  | 'MissingRequirement' // not root, no kernel BTF, a workload program missing
+  | 'SessionStuck' // the session never reached Running or Completed in time
+  | 'Interrupted'; // Ctrl-C or SIGTERM
+
+export class DemoError extends Error {
+  override readonly name = 'DemoError';
+
+  constructor(
+    readonly code: DemoErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}

@@ -1,0 +1,143 @@
+// Everything the demo runs besides the workloads: the embedded control plane (CRDs
+// installed), the operator, one harness node and its agent, as local processes, plus a
+// scratch directory on disk for the agent's state and the scenarios' data files. close()
+// stops them in reverse order and leaves no process, cgroup, port or directory behind.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { startAgent } from '../e2e/agent/agent-process.js';
+import type { ComponentProcess } from '../e2e/cluster/component-process.js';
+import { startControlPlane, type ControlPlane } from '../e2e/cluster/control-plane.js';
+import { kubectl } from '../e2e/cluster/kubectl.js';
+import { abandonedDirectories, claimDirectory } from '../e2e/cluster/ownership.js';
+import { NodeHarness } from '../e2e/harness/node-harness.js';
+import { OperatorProcess } from '../e2e/operator/operator-process.js';
+import { DemoError } from './errors.js';
+import type { Screen } from './screen.js';
+
+export const demoNodeName = 'demo-node';
+const workDirPrefix = 'crosstalk-demo-';
+
+/** The CPU the demo's own processes (control plane, operator, agent, kubectl) keep to,
+ * like a kubelet's --reserved-cpus for system daemons: the victim's CPU then sees only
+ * pods, and the aggressor is the one that changes its life. */
+export const systemCpu = 0;
+
+/** Confines this process, and so everything it starts later, to the system CPU. Pods
+ * pinned elsewhere (`cpus`) widen their own affinity again. */
+function reserveSystemCpu(): void {
+  const result = spawnSync('taskset', ['--all-tasks', '--cpu-list', '--pid', String(systemCpu), String(process.pid)], {
+    encoding: 'utf8',
+  });
+  if (result.status !== 0) {
+    throw new DemoError('MissingRequirement', `taskset could not pin the demo to CPU ${systemCpu}: ${result.stderr}`);
+  }
+}
+
+export class DemoStack {
+  private components: { operator?: OperatorProcess; node?: NodeHarness; agent?: ComponentProcess } = {};
+  private closing: Promise<void> | undefined;
+
+  private constructor(
+    readonly cp: ControlPlane,
+    /** Agent state and scenario data; removed by close(). */
+    readonly workDir: string,
+  ) {}
+
+  /** Starts everything, each part as a step on `screen`. On failure, what started is stopped. */
+  static async start(screen: Screen, namespaces: readonly string[]): Promise<DemoStack> {
+    for (const dir of abandonedDirectories(workDirPrefix)) rmSync(dir, { recursive: true, force: true });
+    reserveSystemCpu();
+    const cp = await screen.step(
+      'control plane: etcd, kube-apiserver, kube-controller-manager; CRDs installed',
+      () => startControlPlane(),
+      (started) => `${started.server}, working directory ${started.dir}`,
+    );
+    const workDir = mkdtempSync(join(tmpdir(), workDirPrefix));
+    claimDirectory(workDir);
+    const stack = new DemoStack(cp, workDir);
+    try {
+      await stack.startComponents(screen, namespaces);
+    } catch (err: unknown) {
+      await stack.close();
+      throw err;
+    }
+    return stack;
+  }
+
+  get node(): NodeHarness {
+    if (!this.components.node) throw new Error('the demo node is not running');
+    return this.components.node;
+  }
+
+  /** Loopback addresses in use (the API server, etcd, the components' HTTP servers). */
+  get ports(): number[] {
+    const { apiserver, etcdClient, etcdPeer } = this.cp.ports;
+    const http = [this.components.operator?.component, this.components.agent].flatMap((c) =>
+      c ? [Number(c.address.slice(c.address.lastIndexOf(':') + 1))] : [],
+    );
+    return [apiserver, etcdClient, etcdPeer, ...http];
+  }
+
+  /** Idempotent; stops in reverse order and keeps going past a part that fails to stop. */
+  close(): Promise<void> {
+    this.closing ??= this.shutdown();
+    return this.closing;
+  }
+
+  private async startComponents(screen: Screen, namespaces: readonly string[]): Promise<void> {
+    const cp = this.cp;
+    // The operator and the node boot side by side: each is a Node process compiling its
+    // TypeScript, most of their start-up time.
+    const operator = screen.step(
+      'operator',
+      async () => (this.components.operator = await OperatorProcess.start(cp, 'demo', ['--no-leader-elect'])),
+      (started) => `health and metrics on ${started.component.address}, log ${started.logFile}`,
+    );
+    const agent = (async () => {
+      const node = await screen.step(
+        `node ${demoNodeName}: kubelet stand-in (pods as processes in kubelet-layout cgroups)`,
+        async () =>
+          (this.components.node = await NodeHarness.start({
+            kubeconfig: cp.kubeconfigPath('admin'),
+            nodeName: demoNodeName,
+          })),
+        (started) => `cgroups under ${started.cgroupScope}`,
+      );
+      await screen.step(
+        `agent on ${demoNodeName}`,
+        async () =>
+          (this.components.agent = await startAgent(cp, {
+            nodeName: demoNodeName,
+            cgroupScope: node.cgroupScope,
+            stateDir: join(this.workDir, 'agent-state'),
+          })),
+        (started) => `health and metrics on ${started.address}, log ${started.logFile}`,
+      );
+    })();
+    const settled = await Promise.allSettled([operator, agent]);
+    for (const s of settled) if (s.status === 'rejected') throw s.reason;
+    for (const ns of namespaces) await kubectl(cp, ['create', 'namespace', ns], { check: true });
+  }
+
+  private async shutdown(): Promise<void> {
+    const { agent, operator, node } = this.components;
+    const failures: unknown[] = [];
+    const attempt = async (stop: (() => Promise<void>) | undefined) => {
+      try {
+        await stop?.();
+      } catch (err: unknown) {
+        failures.push(err);
+      }
+    };
+    // The agent first, so that it detaches its probes while the API server still answers.
+    await attempt(agent && (() => agent.stop()));
+    await attempt(operator && (() => operator.stop()));
+    await attempt(node && (() => node.close()));
+    await attempt(() => this.cp.stop());
+    rmSync(this.workDir, { recursive: true, force: true });
+    if (failures.length > 0) throw new AggregateError(failures, 'some demo components did not stop cleanly');
+  }
+}
