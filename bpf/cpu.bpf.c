@@ -233,21 +233,16 @@ static __always_inline __u64 attribute_wait(struct ct_cpu_state *st, __u64 victi
 	return covered;
 }
 
-/* A slow-wait record for the task switched in after waiting, or NULL (not slow, not
- * asked for, or the ring is full: counted). */
-static __always_inline struct ct_runq_event *slow_wait(struct task_struct *next, __u32 pid, __u64 cgroup,
-						       struct task_struct *prev, __u32 prev_pid, __u64 prev_cgroup,
-						       __u64 wait, __u64 now)
+/* Starts a slow-wait record in *e for the task switched in after waiting; NULL when
+ * the wait is not slow or no records are asked for. The record is built on the stack
+ * and copied out at the end: a reserved ring-buffer slot passed through the attribution
+ * loop is a reference older verifiers (6.1) cannot follow. */
+static __always_inline struct ct_runq_event *slow_wait(struct ct_runq_event *e, struct task_struct *next, __u32 pid,
+						       __u64 cgroup, struct task_struct *prev, __u32 prev_pid,
+						       __u64 prev_cgroup, __u64 wait, __u64 now)
 {
-	struct ct_runq_event *e;
-
 	if (!runq_events || wait < runq_slow_ns)
 		return NULL;
-	e = bpf_ringbuf_reserve(&slow_waits, sizeof(*e), 0);
-	if (!e) {
-		__sync_fetch_and_add(&health.events_dropped, 1);
-		return NULL;
-	}
 	__builtin_memset(e, 0, sizeof(*e));
 	e->time_ns = now;
 	e->wait_ns = wait;
@@ -267,7 +262,7 @@ static __always_inline void measure_wait(struct ct_cpu_state *st, struct task_st
 {
 	static const struct ct_runq_victim zero;
 	struct ct_runq_victim *v;
-	struct ct_runq_event *e;
+	struct ct_runq_event record, *e;
 	__u64 *stamp, t0, wait, covered;
 
 	if (!maybe_target(cgroup)) /* only victims' tasks are stamped */
@@ -289,12 +284,13 @@ static __always_inline void measure_wait(struct ct_cpu_state *st, struct task_st
 	v->wait_ns += wait;
 	v->waits++;
 	v->hist[hist_slot_ns(wait)]++;
-	e = slow_wait(next, pid, cgroup, prev, prev_pid, prev_cgroup, wait, now);
+	e = slow_wait(&record, next, pid, cgroup, prev, prev_pid, prev_cgroup, wait, now);
 	covered = attribute_wait(st, cgroup, t0, now, e);
 	v->unattributed_ns += wait - covered;
 	if (e) {
 		e->unattributed_ns = wait - covered;
-		bpf_ringbuf_submit(e, 0);
+		if (bpf_ringbuf_output(&slow_waits, e, sizeof(*e), 0))
+			__sync_fetch_and_add(&health.events_dropped, 1);
 	}
 }
 
