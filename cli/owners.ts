@@ -6,6 +6,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
 
+import { parseKubeletCgroup } from '../agent/cgroups/kubelet-path.js';
 import { readCgroupMounts, type CgroupMounts, type Hierarchy } from '../agent/cgroups/mounts.js';
 import { CgroupRegistry, readHierarchyIds, type CgroupEntry } from '../agent/cgroups/registry.js';
 import { PodIndex, podSchema } from '../agent/kube/pod-index.js';
@@ -62,12 +63,14 @@ export class CgroupOwners {
     return this.resolve(ref.hierarchyId, ref.id).ref;
   }
 
-  /** Pod UIDs of kubelet cgroups among `refs` that the pod index does not know yet. */
-  unknownPods(refs: readonly CgroupRef[]): string[] {
+  /** Pod UIDs of kubelet cgroups among `refs` (every cgroup known when absent) that the
+   * pod index does not know yet. */
+  unknownPods(refs?: readonly CgroupRef[]): string[] {
+    const entries = refs ? refs.map((ref) => this.entry(ref)) : [...this.registry.all()];
     const uids = new Set<string>();
-    for (const ref of refs) {
-      const uid = this.entry(ref)?.kubelet?.podUid;
-      if (uid && !this.pods.get(uid)) uids.add(uid);
+    for (const entry of entries) {
+      const uid = entry?.kubelet?.podUid;
+      if (uid && entry.diedAtMs === undefined && !this.pods.get(uid)) uids.add(uid);
     }
     return [...uids];
   }
@@ -81,14 +84,18 @@ export class CgroupOwners {
   }
 }
 
-/** A subject as people read it: "namespace/name" for a pod, the path for a cgroup. */
+/** A subject as people read it: "namespace/name" for a pod, "pod:<uid>" for a pod the
+ * API did not name, the path for any other cgroup. */
 export function ownerText(ref: SubjectRef): string {
-  return ref.kind === 'Pod' ? `${ref.namespace}/${ref.name}` : ref.path;
+  if (ref.kind === 'Pod') return `${ref.namespace}/${ref.name}`;
+  const kubelet = parseKubeletCgroup(ref.path);
+  return kubelet ? `pod:${kubelet.podUid}` : ref.path;
 }
 
 /** Whether `path` is `under` or one of its descendants. */
 export function isUnder(path: string, under: string): boolean {
-  return under === '/' || path === under || path.startsWith(`${under.replace(/\/$/, '')}/`);
+  const root = under.replace(/\/+$/, '');
+  return root === '' || path === root || path.startsWith(`${root}/`);
 }
 
 /** Whether the Kubernetes API is configured at all: an explicit kubeconfig, $KUBECONFIG,

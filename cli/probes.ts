@@ -9,8 +9,13 @@ import {
 } from '../agent/probes/index.js';
 import { CliError, privilegeHint, probeFailure } from './errors.js';
 
-/** Loads `options.probes` and attaches them; every probe in `required` must run. */
-export function openProbes(options: ProbeOptions, required: readonly ProbeName[] = options.probes): ProbeSession {
+/** Loads `options.probes` and attaches them; every probe in `required` must run, else
+ * `explain` says why not. */
+export function openProbes(
+  options: ProbeOptions,
+  required: readonly ProbeName[] = options.probes,
+  explain: (s: ProbeStatus) => CliError = unavailable,
+): ProbeSession {
   let session: ProbeSession;
   try {
     session = ProbeSession.open(options);
@@ -18,9 +23,9 @@ export function openProbes(options: ProbeOptions, required: readonly ProbeName[]
     throw err instanceof ProbeError ? probeFailure(err) : err;
   }
   try {
-    requireRunning(session.status(), required, 'loaded');
+    requireRunning(session.status(), required, 'loaded', explain);
     session.attach();
-    requireRunning(session.status(), required, 'active');
+    requireRunning(session.status(), required, 'active', explain);
   } catch (err) {
     session.close();
     throw err instanceof ProbeError ? probeFailure(err) : err;
@@ -28,11 +33,16 @@ export function openProbes(options: ProbeOptions, required: readonly ProbeName[]
   return session;
 }
 
-function requireRunning(status: readonly ProbeStatus[], required: readonly ProbeName[], state: 'loaded' | 'active') {
+function requireRunning(
+  status: readonly ProbeStatus[],
+  required: readonly ProbeName[],
+  state: 'loaded' | 'active',
+  explain: (s: ProbeStatus) => CliError,
+) {
   for (const name of required) {
     const s = status.find((p) => p.probe === name);
     if (!s || s.state === state) continue;
-    throw unavailable(s);
+    throw explain(s);
   }
 }
 

@@ -3,7 +3,15 @@
 // snoop tools never load the Kubernetes client unless asked to name pods.
 import { Command, Option } from '@commander-js/extra-typings';
 
-import { podName, processId, runDuration, thresholdMs } from './arguments.js';
+import {
+  intervalSeconds,
+  percent,
+  podName,
+  positiveInteger,
+  processId,
+  runDuration,
+  thresholdMs,
+} from './arguments.js';
 import { exitCodes } from './errors.js';
 
 const exitStatusHelp = `
@@ -111,6 +119,71 @@ export function buildProgram(name: string): Command {
     .action(async (durationMs, o) => {
       const [{ runSnoop }, { runqSnoop }] = await Promise.all([import('./snoop.js'), import('./runq-snoop.js')]);
       await runSnoop(runqSnoop, { ...o, thresholdNs: o.threshold, durationMs });
+    });
+
+  program
+    .command('llc-stat')
+    .description('counts last-level cache references and misses per process and CPU (or per cgroup)')
+    .argument('[duration]', 'how long to count: seconds, or 30s, 5m (default: until Ctrl-C)', runDuration)
+    .addOption(
+      new Option('-c, --sample-period <n>', 'leave out rows with fewer references (BCC llcstat compatible)')
+        .argParser(positiveInteger)
+        .default(100),
+    )
+    .addOption(new Option('--hit-below <percent>', 'only rows whose hit rate is below this').argParser(percent))
+    .addOption(
+      new Option('--by <grouping>', 'rows per process and CPU, or per cgroup')
+        .choices(['pid', 'cgroup'] as const)
+        .default('pid' as const),
+    )
+    .addOption(json())
+    .addOption(new Option('--software-counters', 'tests: software events stand in for the PMU').hideHelp())
+    .addHelpText(
+      'after',
+      `
+Counts every event of the hardware counters (no sampling), reading them when a CPU passes
+from one process to another. Needs a hardware PMU, and root or CAP_BPF and CAP_PERFMON;
+without a PMU (most virtual machines) it says so and exits with status ${exitCodes.unsupported}.`,
+    )
+    .action(async (durationMs, o) => {
+      const { runLlcStat } = await import('./llc-stat.js');
+      await runLlcStat({
+        by: o.by,
+        minReferences: o.samplePeriod,
+        hitBelow: o.hitBelow,
+        json: o.json,
+        durationMs,
+        softwareCounters: o.softwareCounters,
+      });
+    });
+
+  program
+    .command('top')
+    .description(
+      'a live table of every pod and cgroup: CPU, run-queue wait, IO p99, reclaim stall, CPI, verdict and top aggressor',
+    )
+    .argument('[duration]', 'how long to run: seconds, or 30s, 5m (default: until Ctrl-C)', runDuration)
+    .addOption(
+      new Option('--interval <seconds>', 'length of a window: the table shows the last one')
+        .argParser(intervalSeconds)
+        .default(2000, '2'),
+    )
+    .addOption(
+      new Option('--rows <n>', 'table rows at most (default: what the terminal holds)').argParser(positiveInteger),
+    )
+    .addOption(new Option('--json', 'one JSON object per window'))
+    .addOption(kubeconfig())
+    .addOption(node())
+    .addHelpText(
+      'after',
+      `
+Redraws in place on a terminal; prints one block per window when piped. Verdicts and
+aggressors are assessed per window as the agent does for victims. Needs root, or CAP_BPF
+and CAP_PERFMON; CPI needs a hardware PMU.`,
+    )
+    .action(async (durationMs, o) => {
+      const { runTop } = await import('./top.js');
+      await runTop({ ...o, intervalMs: o.interval, durationMs });
     });
 
   return program;

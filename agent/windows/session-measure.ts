@@ -64,6 +64,8 @@ export class SessionMeasure {
     readonly epochMs: number,
     readonly firstStartMs: number,
     private readonly enabled: ReadonlySet<Resource>,
+    /** The subject key of a victim id: a pod UID here; `crosstalk top` passes subject keys. */
+    private readonly keyOf: (victimId: string) => string = podKey,
   ) {
     this.windowStartMs = firstStartMs;
   }
@@ -94,7 +96,7 @@ export class SessionMeasure {
     const assessments = new Map<string, Assessment>();
     const cpiNow = new Map<string, number>();
     for (const uid of victimUids) {
-      const key = podKey(uid);
+      const key = this.keyOf(uid);
       const counters = window.get(key);
       const span = this.spanOf(key, counters, window, wallNs);
       const assessment = assessVictim(span, neighboursOf(key, window));
@@ -108,7 +110,7 @@ export class SessionMeasure {
     this.cpiHistory.push({ cpi: cpiNow, oncpu });
     if (this.cpiHistory.length > cpiHistoryWindows) this.cpiHistory.shift();
     addAll(this.total, window);
-    this.compact(new Set(victimUids.map(podKey)));
+    this.compact(new Set(victimUids.map(this.keyOf)));
     this.current = new Map();
     this.coveredMs += endMs - startMs;
     this.windowStartMs = endMs;
@@ -119,7 +121,7 @@ export class SessionMeasure {
 
   /** The victim over every window reported so far. */
   summary(uid: string): VictimSummary {
-    const key = podKey(uid);
+    const key = this.keyOf(uid);
     const counters = this.total.get(key);
     const span = this.spanOf(key, counters, this.total, this.coveredMs * 1e6);
     return {

@@ -47,7 +47,7 @@ export class CliRun {
   }
 
   /** Resolves once stderr matches (e.g. "Hit Ctrl-C to end."); fails if the command exits first. */
-  async waitForStderr(pattern: RegExp, timeoutMs = 60_000): Promise<void> {
+  async waitForStderr(pattern: RegExp, timeoutMs = 180_000): Promise<void> {
     await eventually(
       () => {
         if (pattern.test(this.stderr)) return;

@@ -96,4 +96,47 @@ describe('probe events', function () {
     });
     expect(events[2]).to.deep.include({ kind: 'rmdir', path: '/a/b/c', cgroup: { hierarchyId: 0, id: 42n } });
   });
+  it('types a slow run-queue wait with its holders, the largest share first', function () {
+    const holders = [6n, 100n, 0n, 50n, 0n, 0n, 0n, 0n]; // (cgroup, ns) pairs, two used
+    const [event] = decodeEvents(
+      {
+        ...none,
+        runqEvents: [
+          {
+            timeNs: 4_000_000n,
+            waitNs: 200n,
+            cgroupId: 5n,
+            unattributedNs: 30n,
+            otherNs: 20n,
+            prevCgroup: 6n,
+            pid: 42,
+            cpu: 1,
+            prevPid: 43,
+            nholders: 2,
+            comm: 'sh',
+            prevComm: 'burn',
+            holders,
+          },
+        ],
+      },
+      context,
+    );
+    expect(event).to.deep.equal({
+      type: 'slow-runq',
+      time: new Date(4),
+      monotonicNs: 4_000_000n,
+      comm: 'sh',
+      pid: 42,
+      cpu: 1,
+      waitNs: 200,
+      cgroup: { hierarchyId: 0, id: 5n },
+      prev: { comm: 'burn', pid: 43, cgroup: { hierarchyId: 0, id: 6n } },
+      holders: [
+        { cgroupId: 6n, ns: 100 },
+        { cgroupId: 0n, ns: 50 },
+      ],
+      otherNs: 20,
+      unattributedNs: 30,
+    });
+  });
 });

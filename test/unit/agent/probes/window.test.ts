@@ -163,4 +163,26 @@ describe('probe windows (cumulative counters to deltas)', function () {
       { probe: 'cpu', mapFull: 0, eventsDropped: 0, stackErrors: 0, readErrors: 0, queueDropped: 0, stacksLost: 0 },
     ]);
   });
+  it('counts per process and CPU only when the session asks for it', function () {
+    const task = (counts: bigint[]): RawRecord<'cacheTaskRecord'> => ({
+      pid: 42,
+      cpu: 1,
+      flags: 0,
+      counts,
+      comm: 'perl',
+    });
+    const raw = (counts: bigint[]) => sections({ cacheTasks: [task(counts)] });
+    const byTask = { ...context([['cache', 0]]), cacheByTask: true };
+    expect(diffWindow(new Map(), raw([1n, 0n, 5n, 5n]), context([['cache', 0]])).window.cache).to.deep.equal({
+      hierarchyId: 0,
+      counters: [],
+    });
+    const first = diffWindow(new Map(), raw([10n, 2n, 50n, 25n]), byTask);
+    expect(first.window.cache?.tasks).to.deep.equal([
+      { pid: 42, cpu: 1, comm: 'perl', llcReferences: 10, llcMisses: 2, cycles: 50, instructions: 25 },
+    ]);
+    const second = diffWindow(first.snapshot, raw([15n, 2n, 70n, 30n]), byTask);
+    expect(second.window.cache?.tasks?.[0]).to.include({ llcReferences: 5, llcMisses: 0, cycles: 20, instructions: 5 });
+    expect(diffWindow(second.snapshot, raw([15n, 2n, 70n, 30n]), byTask).window.cache?.tasks).to.deep.equal([]);
+  });
 });

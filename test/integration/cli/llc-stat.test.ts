@@ -1,0 +1,99 @@
+// `crosstalk llc-stat` as installed. Without a hardware PMU (this machine kind) it says so
+// in one line and exits with status 3. Its per-process, per-CPU and per-cgroup counting
+// runs here with software events standing in for the counters (page faults for LLC
+// references, major faults for misses: a hidden test flag), against a process of known
+// pid pinned to CPU 1 that faults in 64 MiB.
+import { expect } from 'chai';
+import { existsSync } from 'node:fs';
+
+import { runCli, startCli } from '../../../e2e/cli/cli-process.js';
+import { missingBpf, requireOrSkip } from '../../support/requirements.js';
+import { ProbeFixture } from '../probes/workloads.js';
+import { gated, jsonLines } from './gated.js';
+
+const hasPmu = () => ['cpu', 'cpu_core', 'cpu_atom'].some((d) => existsSync(`/sys/bus/event_source/devices/${d}`));
+
+interface Row {
+  key: string;
+  name?: string;
+  cpu?: number;
+  references: number;
+  misses: number;
+  hitPercent?: number;
+}
+
+describe('crosstalk llc-stat', function () {
+  this.timeout(240_000); // the VM lane emulates its CPU: each start of the command takes ~15 s there
+  let f: ProbeFixture;
+
+  beforeEach(function () {
+    requireOrSkip(this, missingBpf());
+    f = new ProbeFixture();
+  });
+
+  afterEach(async function () {
+    await f?.cleanup();
+  });
+
+  it('says in one line that there is no hardware PMU and exits with status 3', async function () {
+    const { code, stdout, stderr } = await runCli(['llc-stat', '1']);
+    if (hasPmu()) {
+      expect(code, stderr).to.equal(0);
+      expect(stdout).to.match(/^PID +NAME +CPU +REFERENCE +MISS +HIT%/);
+      return;
+    }
+    expect(code).to.equal(3);
+    expect(stdout).to.equal('');
+    expect(stderr.trimEnd().split('\n')).to.have.length(1);
+    expect(stderr).to.match(/^crosstalk: no hardware PMU: .*\(perf_event_open: (ENOENT|EOPNOTSUPP|ENODEV);/);
+  });
+
+  it('counts per process and CPU and per cgroup, and filters rows (software counters)', async function () {
+    const faulty = f.cgroup('faulty');
+    const perl = gated(faulty, 'taskset', ['-c', '1', 'perl', '-e', '$x = "a" x (64 * 1024 * 1024); sleep 1']);
+    f.track(perl.child);
+    const common = ['llc-stat', '--software-counters', '--json'];
+    const runs = {
+      byPid: startCli([...common, '-c', '1']),
+      byCgroup: startCli([...common, '-c', '1', '--by', 'cgroup']),
+      hitBelow: startCli([...common, '-c', '1', '--hit-below', '50']),
+      period: startCli([...common, '-c', '100000000']),
+    };
+    await Promise.all(Object.values(runs).map((r) => r.waitForStderr(/Hit Ctrl-C to end\./)));
+    expect(await perl.go()).to.equal(0);
+    const results = await Promise.all(Object.values(runs).map((r) => r.stop()));
+    for (const r of results) expect(r.code, r.stderr).to.equal(0);
+    const [byPid, byCgroup, hitBelow, period] = results.map((r) => jsonLines(r.stdout) as unknown as Row[]);
+
+    // Before it exec'd perl, the process ran sh and taskset, on any CPU: rows of their own.
+    const mine = byPid!.filter((r) => r.key === String(perl.pid) && r.name === 'perl');
+    expect(mine.map((r) => r.cpu)).to.deep.equal([1]); // pinned: one row, CPU 1
+    const perlRow = mine[0]!;
+    expect(perlRow.references, 'page faults of 64 MiB').to.be.above(100);
+    // Major faults (loading perl itself: many in the VM lane, whose root is a 9p share).
+    expect(perlRow.misses).to.be.within(0, perlRow.references);
+    expect(perlRow.hitPercent).to.be.closeTo((100 * (perlRow.references - perlRow.misses)) / perlRow.references, 1e-9);
+    const cgroup = byCgroup!.find((r) => r.key.endsWith('/faulty'));
+    expect(cgroup?.references, 'the cgroup counts its process').to.be.at.least(perlRow.references);
+    expect(hitBelow!.every((r) => (r.hitPercent ?? 100) < 50)).to.equal(true);
+    expect(hitBelow!.some((r) => r.key === String(perl.pid))).to.equal(false);
+    expect(period).to.deep.equal([]);
+  });
+
+  it('prints llcstat columns and the totals', async function () {
+    const busy = f.cgroup('busy');
+    const perl = gated(busy, 'taskset', ['-c', '1', 'perl', '-e', '$x = "a" x (16 * 1024 * 1024)']);
+    f.track(perl.child);
+    const run = startCli(['llc-stat', '--software-counters', '-c', '1']);
+    await run.waitForStderr(/Hit Ctrl-C to end\./);
+    expect(await perl.go()).to.equal(0);
+    const { code, stdout, stderr } = await run.stop('SIGTERM');
+    expect(code, stderr).to.equal(0);
+    const lines = stdout.trimEnd().split('\n');
+    expect(lines[0]).to.match(/^PID +NAME +CPU +REFERENCE +MISS +HIT% +CPI$/);
+    expect(lines.some((l) => new RegExp(`^${perl.pid} +perl +1 +\\d+ +\\d+ +[\\d.]+% +[\\d.]+$`).test(l))).to.equal(
+      true,
+    );
+    expect(lines.at(-1)).to.match(/^Total References: \d+ Total Misses: \d+ Hit Rate: [\d.]+%$/);
+  });
+});
