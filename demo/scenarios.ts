@@ -65,12 +65,12 @@ export const bystanderPod: HarnessPodSpec = {
 };
 export const bystanderDoes = `burns CPU ${bystanderCpu} all the time (stress-ng), never near the victim`;
 
-/** The CPU-bound victim: 1000 requests/s of ~0.4 ms of work each, 40 % of its CPU. A
+/** The CPU-bound victim: 1000 requests/s of ~0.2 ms of work each, a fifth of its CPU. A
  * service that needs a good part of its CPU suffers when a neighbour takes its turns; one
- * that barely uses it is protected by the scheduler's wakeup preemption, and its wait is
- * then mostly the wakeup latency of an idle CPU. */
+ * that barely uses it is mostly protected by the scheduler's wakeup preemption, and its
+ * run-queue wait is then mostly the wakeup latency of an idle CPU. */
 const cpuBoundVictim = { rate: 1000, work: 120_000 };
-const cpuBoundVictimDoes = `1000 requests/s, 0.4 ms of CPU work each (40% of CPU ${sharedCpu}, pinned there)`;
+const cpuBoundVictimDoes = `1000 requests/s, 0.2 ms of CPU work each (20% of CPU ${sharedCpu}, pinned there)`;
 
 function victimPod(command: string[]): HarnessPodSpec {
   return { ...victim, labels: victimLabels, containers: [{ name: 'app', command, cpus: sharedCpu }] };
@@ -117,7 +117,7 @@ const burstPrefix = 'burst-';
 const shortLived: Scenario = {
   name: 'short-lived',
   victimDoes: cpuBoundVictimDoes,
-  aggressorDoes: `a new pod every 200 ms that burns CPU ${sharedCpu} for 150 ms, then exits`,
+  aggressorDoes: `a new pod every 2 s that runs 3 CPU burners on CPU ${sharedCpu} for 1 s, then exits`,
   aggressorName: `${aggressorNamespace}/${burstPrefix}*`,
   isAggressor: (pod) => pod.namespace === aggressorNamespace && pod.name.startsWith(burstPrefix),
   prepare: () => undefined,
@@ -125,29 +125,29 @@ const shortLived: Scenario = {
   startAggressor: ({ node }) => Promise.resolve(burstStream(node)),
 };
 
-/** 150 ms CPU burners on the victim's CPU, one new pod every 200 ms, each deleted once it
- * has finished. */
+/** Short-lived copies of the cpu scenario's aggressor: each pod is born and gone between
+ * two of the agent's reads (5 s windows), so only its lifecycle events and final counters
+ * tell who it was. Each deleted once it has finished. (With many more, shorter pods, each
+ * one's share of the victim's wait falls below the 5 % an aggressor needs to be named.) */
 function burstStream(node: NodeHarness): RunningAggressor {
-  let stopped = false;
+  const stopping = new AbortController();
   const deletions: Promise<void>[] = [];
   const loop = (async () => {
-    for (let i = 0; !stopped; i++) {
+    for (let i = 0; !stopping.signal.aborted; i++) {
       const name = `${burstPrefix}${i}`;
       const pod = await node.createPod({
         name,
         namespace: aggressorNamespace,
         labels: { app: 'burst' },
-        containers: [
-          { name: 'burn', command: ['timeout', '0.15', 'sh', '-c', 'while :; do :; done'], cpus: sharedCpu },
-        ],
+        containers: [{ name: 'burn', command: cpuHog({ workers: 3, seconds: 1 }), cpus: sharedCpu }],
       });
       deletions.push(pod.finished.then(() => node.deletePod(aggressorNamespace, name)));
-      await sleep(200);
+      await sleep(2000, undefined, { signal: stopping.signal }).catch(() => undefined);
     }
   })();
   return {
     async stop() {
-      stopped = true;
+      stopping.abort();
       await loop;
       await Promise.all(deletions);
     },
@@ -180,11 +180,13 @@ const io: Scenario = {
 
 const MiB = 2 ** 20;
 
+const hogStep = memoryHog({ bytes: 40 * MiB }).join(' ');
+
 const memory: Scenario = {
   name: 'memory',
   victimDoes:
     '200 requests/s, each a 1 MiB read from a 96 MiB file it keeps in page cache; all pods share a 192 MiB limit',
-  aggressorDoes: 'grows by 160 MiB of anonymous memory (stress-ng) in the shared limit',
+  aggressorDoes: 'grows by 40 MiB of anonymous memory (stress-ng) every 3 s, to 160 MiB, in the shared limit',
   aggressorName: `${aggressorNamespace}/hog`,
   isAggressor: isNamed('hog'),
   prepare: ({ node, workDir }) => {
@@ -200,7 +202,9 @@ const memory: Scenario = {
       name: 'hog',
       namespace: aggressorNamespace,
       labels: { app: 'hog' },
-      containers: [{ name: 'grow', command: memoryHog({ bytes: 160 * MiB }) }],
+      // In steps, as a leak grows: the agent samples memory use once per window, and growth
+      // from before a new pod's first sample is not counted.
+      containers: [{ name: 'grow', command: ['sh', '-c', `for i in 1 2 3 4; do ${hogStep} & sleep 3; done; wait`] }],
     }),
 };
 
