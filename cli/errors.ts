@@ -43,16 +43,22 @@ export class CliError extends Error {
   }
 }
 
-/** What to grant for eBPF; the kernel's answer to a missing capability is EPERM. */
-export const privilegeHint = 'run as root, or grant CAP_BPF and CAP_PERFMON (CAP_SYS_ADMIN on kernels before 5.8)';
+/** A missing privilege, which the kernel answers with EPERM, and what to grant. */
+export function permissionDenied(probe: string, cause?: unknown): CliError {
+  return new CliError(
+    'PermissionDenied',
+    `permission denied loading the ${probe} probe: run as root, or grant CAP_BPF and CAP_PERFMON ` +
+      '(CAP_SYS_ADMIN on kernels before 5.8)',
+    { cause },
+  );
+}
 
 const unsupportedCodes = new Set(['ENOENT', 'EOPNOTSUPP', 'ENODEV', 'ESRCH', 'ENOSYS']);
 
 /** Classifies a probe failure by its errno: a missing privilege, a missing kernel
  * feature, or anything else. */
 export function probeFailure(err: ProbeError): CliError {
-  if (err.code === 'EPERM')
-    return new CliError('PermissionDenied', `permission denied: ${err.message}; ${privilegeHint}`, { cause: err });
+  if (err.code === 'EPERM') return permissionDenied(err.probe, err);
   if (unsupportedCodes.has(err.code))
     return new CliError('Unsupported', `not supported here: ${err.message}`, { cause: err });
   return new CliError('Failed', `the ${err.probe} probe failed (${err.op}, ${err.code}): ${err.message}`, {

@@ -7,7 +7,7 @@ import {
   type ProbeOptions,
   type ProbeStatus,
 } from '../agent/probes/index.js';
-import { CliError, privilegeHint, probeFailure } from './errors.js';
+import { CliError, permissionDenied, probeFailure } from './errors.js';
 
 /** Loads `options.probes` and attaches them; every probe in `required` must run, else
  * `explain` says why not. */
@@ -49,7 +49,7 @@ function requireRunning(
 /** Why one probe cannot run, as the CliError that says so. */
 export function unavailable(s: ProbeStatus): CliError {
   const why = `${s.reason ?? `the ${s.probe} probe is ${s.state}`}${s.code ? ` (${s.code})` : ''}`;
-  if (s.code === 'EPERM') return new CliError('PermissionDenied', `permission denied: ${why}; ${privilegeHint}`);
+  if (s.code === 'EPERM') return permissionDenied(s.probe, s);
   if (s.state === 'unsupported') return new CliError('Unsupported', `not supported here: ${why}`);
   return new CliError('Failed', `the ${s.probe} probe cannot run: ${why}`);
 }

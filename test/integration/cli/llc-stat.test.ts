@@ -48,22 +48,18 @@ describe('crosstalk llc-stat', function () {
     expect(stderr).to.match(/^crosstalk: no hardware PMU: .*\(perf_event_open: (ENOENT|EOPNOTSUPP|ENODEV);/);
   });
 
-  it('counts per process and CPU and per cgroup, and filters rows (software counters)', async function () {
+  it('counts per process and CPU, and per cgroup (software counters)', async function () {
     const faulty = f.cgroup('faulty');
     const perl = gated(faulty, 'taskset', ['-c', '1', 'perl', '-e', '$x = "a" x (64 * 1024 * 1024); sleep 1']);
     f.track(perl.child);
-    const common = ['llc-stat', '--software-counters', '--json'];
-    const runs = {
-      byPid: startCli([...common, '-c', '1']),
-      byCgroup: startCli([...common, '-c', '1', '--by', 'cgroup']),
-      hitBelow: startCli([...common, '-c', '1', '--hit-below', '50']),
-      period: startCli([...common, '-c', '100000000']),
-    };
-    await Promise.all(Object.values(runs).map((r) => r.waitForStderr(/Hit Ctrl-C to end\./)));
+    // Two runs at once at most: the VM lane's guest has 1 GiB for them (filters: unit tests).
+    const common = ['llc-stat', '--software-counters', '--json', '-c', '1'];
+    const runs = [startCli(common), startCli([...common, '--by', 'cgroup'])];
+    await Promise.all(runs.map((r) => r.waitForStderr(/Hit Ctrl-C to end\./)));
     expect(await perl.go()).to.equal(0);
-    const results = await Promise.all(Object.values(runs).map((r) => r.stop()));
+    const results = await Promise.all(runs.map((r) => r.stop()));
     for (const r of results) expect(r.code, r.stderr).to.equal(0);
-    const [byPid, byCgroup, hitBelow, period] = results.map((r) => jsonLines(r.stdout) as unknown as Row[]);
+    const [byPid, byCgroup] = results.map((r) => jsonLines(r.stdout) as unknown as Row[]);
 
     // Before it exec'd perl, the process ran sh and taskset, on any CPU: rows of their own.
     const mine = byPid!.filter((r) => r.key === String(perl.pid) && r.name === 'perl');
@@ -75,9 +71,7 @@ describe('crosstalk llc-stat', function () {
     expect(perlRow.hitPercent).to.be.closeTo((100 * (perlRow.references - perlRow.misses)) / perlRow.references, 1e-9);
     const cgroup = byCgroup!.find((r) => r.key.endsWith('/faulty'));
     expect(cgroup?.references, 'the cgroup counts its process').to.be.at.least(perlRow.references);
-    expect(hitBelow!.every((r) => (r.hitPercent ?? 100) < 50)).to.equal(true);
-    expect(hitBelow!.some((r) => r.key === String(perl.pid))).to.equal(false);
-    expect(period).to.deep.equal([]);
+    expect(byPid!.every((r) => r.references >= 1)).to.equal(true);
   });
 
   it('prints llcstat columns and the totals', async function () {
