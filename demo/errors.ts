@@ -2,6 +2,7 @@
 export type DemoErrorCode =
   | 'MissingRequirement' // not root, no kernel BTF, a workload program missing
   | 'SessionStuck' // the session never reached Running or Completed in time
+  | 'CommandFailed' // a command shown to the user (kubectl apply, kubectl crosstalk report) failed
   | 'Interrupted'; // Ctrl-C or SIGTERM
 
 export class DemoError extends Error {

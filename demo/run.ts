@@ -4,18 +4,15 @@
 // result against the scenario's ground truth, and clean up whatever happens.
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import { formatDuration } from '../agent/report/format.js';
 import { podKey } from '../crds/index.js';
-import { repoRoot } from '../e2e/cluster/component-process.js';
 import { portListening } from '../e2e/cluster/liveness.js';
 import { missingBpf } from '../test/support/requirements.js';
 import { DemoError } from './errors.js';
 import { compareLatency, readLatencyReports, type LatencySummary } from './latency.js';
 import { judge, type Outcome } from './outcome.js';
-import { fallbackReport } from './report-fallback.js';
 import type { Screen } from './screen.js';
 import {
   bystander,
@@ -107,9 +104,17 @@ export async function runDemo(options: DemoOptions, screen: Screen, signal: Abor
     watch = undefined;
 
     screen.print('');
-    const plugin = existsSync(join(repoRoot, 'bin', 'kubectl-crosstalk'));
-    if (plugin) await show(screen, shell, ['kubectl', 'crosstalk', 'report', manifest.name, '-n', manifest.namespace]);
-    else screen.print(`(kubectl crosstalk is not built yet; the session's reports:)\n${fallbackReport(session)}`);
+    // Wide: every aggressor, not only the top one (on a shared host that may be "/").
+    await show(screen, shell, [
+      'kubectl',
+      'crosstalk',
+      'report',
+      manifest.name,
+      '-n',
+      manifest.namespace,
+      '-o',
+      'wide',
+    ]);
 
     const latency = compareLatency(readLatencyReports(victimLog), appliedAt / 1000, aggressorSince / 1000);
     screen.print(`\nThe victim's own latency (its probe; medians of its per-second p50 and p99):`);
@@ -154,7 +159,7 @@ async function show(screen: Screen, shell: UserShell, argv: readonly string[]): 
   screen.print(`$ ${argv.join(' ')}`);
   const result = await shell.run(argv);
   screen.print(result.output.trimEnd());
-  if (result.code !== 0) throw new DemoError('SessionStuck', `${argv.join(' ')} exited with ${result.code}`);
+  if (result.code !== 0) throw new DemoError('CommandFailed', `${argv.join(' ')} exited with ${result.code}`);
 }
 
 /** Prints `$ command` and then its rows as they come, leaving out rows that repeat the
