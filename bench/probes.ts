@@ -6,6 +6,7 @@
 //   - with no victim (the aggressor-only path every other cgroup takes),
 //   - with the raw_tp fallback programs (victim),
 //   - with the cache probe on software counters (no hardware PMU here),
+//   - as crosstalk top and runq-snoop run them (every cgroup a victim),
 // and the same load under bpftrace running runqlat.bt's logic, for comparison; plus the
 // load's own throughput in each case. bpf_stats_enabled is restored afterwards.
 // Run as root: npm run bench:probes [-- seconds]
@@ -197,6 +198,14 @@ async function main(): Promise<void> {
       await crosstalkRun('crosstalk, no victim', cgroup, all, false),
       await crosstalkRun('crosstalk raw_tp, victim', cgroup, { ...all, forceRawTracepoints: true }, true),
       await crosstalkRun('crosstalk cache (software)', cgroup, { probes: ['cache'], softwareCounters: true }, false),
+      // The node-local tools: every cgroup a victim (crosstalk top), slow-wait records (runq-snoop).
+      await crosstalkRun('crosstalk top (every cgroup)', cgroup, { ...all, allCgroups: true }, false),
+      await crosstalkRun(
+        'crosstalk runq-snoop -t 10',
+        cgroup,
+        { probes: ['cpu'], allCgroups: true, runqSlowNs: 10e6 },
+        false,
+      ),
       await bpftraceRun(cgroup),
     ];
     print(baseline, runs);
