@@ -12,8 +12,6 @@ export interface RunLoopOptions {
   readonly durationMs?: number | undefined;
   readonly pollMs: number;
   readonly poll: () => Promise<void> | void;
-  /** Where the announcement goes (default stderr, so stdout carries only results). */
-  readonly say?: (line: string) => void;
 }
 
 export async function runUntilStopped(o: RunLoopOptions): Promise<StopReason> {
@@ -26,7 +24,8 @@ export async function runUntilStopped(o: RunLoopOptions): Promise<StopReason> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   const deadline = o.durationMs === undefined ? Infinity : Date.now() + o.durationMs;
-  (o.say ?? ((line) => process.stderr.write(`${line}\n`)))(`${o.announce}... Hit Ctrl-C to end.`);
+  // On stderr, so that stdout carries only results.
+  process.stderr.write(`${o.announce}... Hit Ctrl-C to end.\n`);
   try {
     while (!stop.signal.aborted && Date.now() < deadline) {
       await o.poll();
