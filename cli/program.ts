@@ -21,7 +21,7 @@ ${exitCodes.usage} bad option or argument; ${exitCodes.unsupported} the kernel o
 CAP_BPF + CAP_PERFMON; the API refused).`;
 
 const snoopHelp = `
-Every cgroup is traced; -p, --cgroup, --pod and -d narrow the output down. Needs root, or
+Every cgroup is traced; the filter options (-p, --cgroup, --pod) narrow the output. Needs root, or
 CAP_BPF and CAP_PERFMON. Runs until Ctrl-C (or SIGTERM, or DURATION), then prints a summary.`;
 
 // Options the snoop tools share (new instances per command: commander owns them).
