@@ -3,7 +3,7 @@
 // the second as the one that held the CPU.
 import { expect } from 'chai';
 
-import { startCli } from '../../../e2e/cli/cli-process.js';
+import { crosstalkBin, startCli } from '../../../e2e/cli/cli-process.js';
 import { missingBpf, requireOrSkip } from '../../support/requirements.js';
 import { ProbeFixture, sleep } from '../probes/workloads.js';
 import { jsonLines, withoutKubeconfig } from './gated.js';
@@ -17,6 +17,11 @@ interface WaitLine {
   cgroup: string;
   prev: { comm: string; tid: number; cgroup: string | null };
   heldBy: { cgroup: string | null; ms: number; sharePercent: number }[];
+}
+
+/** The command itself on CPU 0, so that only the burners (and the kernel) share CPU 1. */
+function runqSnoop(args: string[]) {
+  return startCli(['-c', '0', crosstalkBin, 'runq-snoop', ...args], { command: 'taskset', env: withoutKubeconfig() });
 }
 
 describe('crosstalk runq-snoop', function () {
@@ -35,12 +40,11 @@ describe('crosstalk runq-snoop', function () {
   it('names the other burner as the holder of the CPU while one waits', async function () {
     const a = f.cgroup('a');
     const b = f.cgroup('b');
-    const cli = startCli(['runq-snoop', '-t', '1', '--cgroup', a.dir('unified'), '--json'], {
-      env: withoutKubeconfig(),
-    });
-    await cli.waitForStderr(/Hit Ctrl-C to end\./);
+    // Pinned before tracing starts: their first moments (a shell, then taskset) run anywhere.
     const burnerA = f.burner(a, 1);
     f.burner(b, 1);
+    const cli = runqSnoop(['-t', '1', '--cgroup', a.dir('unified'), '--json']);
+    await cli.waitForStderr(/Hit Ctrl-C to end\./);
     await sleep(2000);
     const { code, stdout, stderr } = await cli.stop();
     expect(code, stderr).to.equal(0);
@@ -74,7 +78,7 @@ describe('crosstalk runq-snoop', function () {
     const b = f.cgroup('b');
     f.burner(a, 1);
     f.burner(b, 1);
-    const cli = startCli(['runq-snoop', '-t', '1', '--cgroup', a.dir('unified'), '3'], { env: withoutKubeconfig() });
+    const cli = runqSnoop(['-t', '1', '--cgroup', a.dir('unified'), '3']);
     const { code, stdout, stderr } = await cli.result; // ends after its DURATION
     expect(code, stderr).to.equal(0);
     const [header = '', ...rows] = stdout.trimEnd().split('\n');
