@@ -80,6 +80,8 @@ export class NodeAgent {
   private eventTimer: Timer | undefined;
   private ticking = false;
   private lastFileSampleMs = 0;
+  /** Start of the span the next probe read covers (the previous read, or the attach). */
+  private readSinceMs = 0;
   private stopped = false;
 
   constructor(private readonly o: NodeAgentOptions) {
@@ -184,6 +186,9 @@ export class NodeAgent {
     if (this.probes.ensure(settings, this.targets())) {
       this.losses.clear();
       this.scanCgroups();
+      this.readSinceMs = this.o.clock.now();
+      this.files.sample(); // baselines of the cgroups found by the scan
+      this.lastFileSampleMs = this.readSinceMs;
     }
     // The victims change with the sessions even when the probes stay as they are.
     this.probes.active?.setTargets(this.targets());
@@ -233,7 +238,7 @@ export class NodeAgent {
         this.registry.markDead(hierarchy, event.cgroup.id, this.o.clock.now());
         return false;
       }
-      const entry = this.registry.add(hierarchy, event.cgroup.id, event.path);
+      const entry = this.registry.add(hierarchy, event.cgroup.id, event.path, true);
       this.noteContainer(entry);
       return entry.kubelet !== undefined && this.isVictim(entry.kubelet.podUid);
     }
@@ -315,7 +320,8 @@ export class NodeAgent {
           addAll(tick, this.files.sample());
           this.lastFileSampleMs = now;
         }
-        this.feed(tick);
+        this.feed(tick, this.readSinceMs);
+        this.readSinceMs = now;
         // Their final counters were in this read: dead cgroups can go.
         this.registry.forgetDead(now);
         this.o.metrics.ticks.inc();
@@ -338,8 +344,10 @@ export class NodeAgent {
     }
   }
 
-  private feed(tick: ReadonlyMap<string, SubjectCounters>): void {
-    for (const runner of this.activeRunners()) runner.add(tick);
+  /** Gives a read to the sessions that were running for all of it: a session that began
+   * meanwhile must not count what happened before it began. */
+  private feed(tick: ReadonlyMap<string, SubjectCounters>, sinceMs: number): void {
+    for (const runner of this.activeRunners()) if (runner.startedAtMs <= sinceMs) runner.add(tick);
   }
 
   private countLosses(window: ProbeWindow): void {
@@ -352,7 +360,7 @@ export class NodeAgent {
   }
 
   private probeHealth(runner: SessionRunner): ProbeHealth[] {
-    const status = new Map<string, ProbeStatus>((this.probes.active?.status() ?? []).map((s) => [s.probe, s]));
+    const status = new Map<string, ProbeStatus>(this.probes.status().map((s) => [s.probe, s]));
     const spec = runner.nd.spec.probes;
     const health: ProbeHealth[] = [];
     for (const name of ['cpu', 'io', 'memory', 'cache'] as const) {

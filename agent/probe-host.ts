@@ -3,7 +3,14 @@
 // reloaded only when that union changes; everything is detached when the last one ends.
 import { parseDuration, type NodeDiagnosticSpec } from '../crds/index.js';
 import type { Logger } from '../operator/log.js';
-import { ProbeError, ProbeSession, type CgroupRef, type ProbeName, type ProbeOptions } from './probes/index.js';
+import {
+  ProbeError,
+  ProbeSession,
+  type CgroupRef,
+  type ProbeName,
+  type ProbeOptions,
+  type ProbeStatus,
+} from './probes/index.js';
 
 export interface ProbeSettings {
   readonly probes: readonly ProbeName[];
@@ -54,6 +61,9 @@ export function mergeSettings(specs: readonly NodeDiagnosticSpec[]): ProbeSettin
 export class ProbeHost {
   private session: ProbeSession | undefined;
   private settings: ProbeSettings | undefined;
+  /** The probes' states when last attached: a session that ends after the probes were
+   * detached still reports what measured it. */
+  private lastStatus: ProbeStatus[] = [];
   /** Why the probes could not be loaded at all, for every session's status. */
   failure: string | undefined;
 
@@ -79,6 +89,7 @@ export class ProbeHost {
       session.setTargets(targets);
       session.attach();
       this.session = session;
+      this.lastStatus = session.status();
       this.failure = undefined;
       this.log.info('probes attached', { probes: wanted.probes, status: session.status() });
       return true;
@@ -88,6 +99,10 @@ export class ProbeHost {
       this.log.error('probes could not be loaded', { err });
       return false;
     }
+  }
+
+  status(): ProbeStatus[] {
+    return this.session?.status() ?? this.lastStatus;
   }
 
   close(): void {

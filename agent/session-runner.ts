@@ -44,11 +44,15 @@ export class SessionRunner {
 
   /** Starts measuring `nd`, continuing `saved` (the state before an agent restart) when it
    * belongs to the same object and the same interval and probes. */
+  /** When this agent began measuring the session (reads covering earlier time are not its). */
+  readonly startedAtMs: number;
+
   constructor(
     public nd: NodeDiagnostic,
     nowMs: number,
     saved?: RunnerSnapshot,
   ) {
+    this.startedAtMs = nowMs;
     const fresh = newMeasure(nd, nowMs);
     if (saved && saved.nodeDiagnosticUid === nd.metadata.uid && saved.measure.intervalMs === fresh.intervalMs) {
       this.measure = SessionMeasure.restore(saved.measure, enabledResources(nd), nowMs);

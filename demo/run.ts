@@ -53,7 +53,7 @@ export async function runDemo(options: DemoOptions, screen: Screen, signal: Abor
   let ticker: NodeJS.Timeout | undefined;
   try {
     signal.throwIfAborted();
-    const ctx: ScenarioContext = { node: stack.node, workDir: stack.workDir };
+    const ctx: ScenarioContext = { node: stack.node, workDir: stack.workDir, cluster: stack.cp };
     scenario.prepare(ctx);
     const shell = UserShell.for(stack.cp);
     screen.print('');

@@ -6,6 +6,9 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
+import type { V1OwnerReference } from '@kubernetes/client-node';
+
+import { kubectl, type KubectlTarget } from '../e2e/cluster/kubectl.js';
 import type { HarnessPodSpec, NodeHarness } from '../e2e/harness/node-harness.js';
 import { cpuHog, ddWrite, fioJob, memoryHog } from '../e2e/workloads/commands.js';
 import { latencyProbeCommand } from '../e2e/workloads/latency-probe.js';
@@ -32,6 +35,8 @@ const bystanderCpu = '0';
 
 export interface ScenarioContext {
   readonly node: NodeHarness;
+  /** For objects the harness does not make (a Job owning a stream of pods). */
+  readonly cluster: KubectlTarget;
   /** A scratch directory on disk for data files; the demo removes it. */
   readonly workDir: string;
 }
@@ -117,19 +122,19 @@ const burstPrefix = 'burst-';
 const shortLived: Scenario = {
   name: 'short-lived',
   victimDoes: cpuBoundVictimDoes,
-  aggressorDoes: `a new pod every 2 s that runs 3 CPU burners on CPU ${sharedCpu} for 1 s, then exits`,
+  aggressorDoes: `a Job's stream of pods, one every 250 ms, each burning CPU ${sharedCpu} for 150 ms`,
   aggressorName: `${aggressorNamespace}/${burstPrefix}*`,
   isAggressor: (pod) => pod.namespace === aggressorNamespace && pod.name.startsWith(burstPrefix),
   prepare: () => undefined,
   victim: () => victimPod(latencyProbeCommand(cpuBoundVictim)),
-  startAggressor: ({ node }) => Promise.resolve(burstStream(node)),
+  startAggressor: async ({ node, cluster }) => burstStream(node, await createJob(cluster, 'burst')),
 };
 
-/** Short-lived copies of the cpu scenario's aggressor: each pod is born and gone between
- * two of the agent's reads (5 s windows), so only its lifecycle events and final counters
- * tell who it was. Each deleted once it has finished. (With many more, shorter pods, each
- * one's share of the victim's wait falls below the 5 % an aggressor needs to be named.) */
-function burstStream(node: NodeHarness): RunningAggressor {
+/** A Job's stream of short-lived CPU burners: each pod lives 150 ms, between two of the
+ * agent's reads, so only its lifecycle events and final counters tell who it was; alone
+ * each takes too little to be named, the agent judges the Job's pods together. Each is
+ * deleted once it has finished. */
+function burstStream(node: NodeHarness, owner: V1OwnerReference): RunningAggressor {
   const stopping = new AbortController();
   const deletions: Promise<void>[] = [];
   const loop = (async () => {
@@ -139,10 +144,13 @@ function burstStream(node: NodeHarness): RunningAggressor {
         name,
         namespace: aggressorNamespace,
         labels: { app: 'burst' },
-        containers: [{ name: 'burn', command: cpuHog({ workers: 3, seconds: 1 }), cpus: sharedCpu }],
+        ownerReferences: [owner],
+        containers: [
+          { name: 'burn', command: ['timeout', '0.15', 'sh', '-c', 'while :; do :; done'], cpus: sharedCpu },
+        ],
       });
       deletions.push(pod.finished.then(() => node.deletePod(aggressorNamespace, name)));
-      await sleep(2000, undefined, { signal: stopping.signal }).catch(() => undefined);
+      await sleep(250, undefined, { signal: stopping.signal }).catch(() => undefined);
     }
   })();
   return {
@@ -152,6 +160,21 @@ function burstStream(node: NodeHarness): RunningAggressor {
       await Promise.all(deletions);
     },
   };
+}
+
+/** A suspended Job (no Job controller runs here: the demo plays its part) to own a stream of pods. */
+async function createJob(cluster: KubectlTarget, name: string): Promise<V1OwnerReference> {
+  const job = {
+    apiVersion: 'batch/v1',
+    kind: 'Job',
+    metadata: { name, namespace: aggressorNamespace },
+    spec: { suspend: true, template: { spec: { restartPolicy: 'Never', containers: [{ name, image: 'none' }] } } },
+  };
+  const created = await kubectl(cluster, ['create', '-f', '-', '-o', 'jsonpath={.metadata.uid}'], {
+    input: JSON.stringify(job),
+    check: true,
+  });
+  return { apiVersion: 'batch/v1', kind: 'Job', name, uid: created.stdout, controller: true };
 }
 
 const io: Scenario = {

@@ -2,13 +2,13 @@
 // installed), the operator, one harness node and its agent, as local processes, plus a
 // scratch directory on disk for the agent's state and the scenarios' data files. close()
 // stops them in reverse order and leaves no process, cgroup, port or directory behind.
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { startAgent } from '../e2e/agent/agent-process.js';
 import type { ComponentProcess } from '../e2e/cluster/component-process.js';
+import { setCpuAffinity } from '../e2e/cluster/cpu-affinity.js';
 import { startControlPlane, type ControlPlane } from '../e2e/cluster/control-plane.js';
 import { kubectl } from '../e2e/cluster/kubectl.js';
 import { abandonedDirectories, claimDirectory } from '../e2e/cluster/ownership.js';
@@ -28,11 +28,10 @@ export const systemCpu = 0;
 /** Confines this process, and so everything it starts later, to the system CPU. Pods
  * pinned elsewhere (`cpus`) widen their own affinity again. */
 function reserveSystemCpu(): void {
-  const result = spawnSync('taskset', ['--all-tasks', '--cpu-list', '--pid', String(systemCpu), String(process.pid)], {
-    encoding: 'utf8',
-  });
-  if (result.status !== 0) {
-    throw new DemoError('MissingRequirement', `taskset could not pin the demo to CPU ${systemCpu}: ${result.stderr}`);
+  try {
+    setCpuAffinity(process.pid, String(systemCpu));
+  } catch (err) {
+    throw new DemoError('MissingRequirement', err instanceof Error ? err.message : String(err));
   }
 }
 

@@ -18,6 +18,9 @@ export interface CgroupEntry {
   /** Whether the cgroup belongs to this node (see the registry's scope). Cgroups outside
    * still share the machine's CPUs and disks: they are named by path as neighbours. */
   readonly inScope: boolean;
+  /** Reported by the lifecycle probe while measuring (not found by a scan): everything it
+   * holds it gained while watched. */
+  readonly bornWatched: boolean;
   diedAtMs: number | undefined;
 }
 
@@ -28,10 +31,10 @@ export class CgroupRegistry {
    * node (several harness nodes share one machine in tests); production passes none. */
   constructor(private readonly scope?: string) {}
 
-  add(hierarchy: Hierarchy, id: bigint, path: string): CgroupEntry {
+  add(hierarchy: Hierarchy, id: bigint, path: string, bornWatched = false): CgroupEntry {
     const inScope = !this.scope || path.split('/').includes(this.scope);
     const kubelet = inScope ? parseKubeletCgroup(path) : undefined;
-    const entry: CgroupEntry = { hierarchy, id, path, kubelet, inScope, diedAtMs: undefined };
+    const entry: CgroupEntry = { hierarchy, id, path, kubelet, inScope, bornWatched, diedAtMs: undefined };
     this.entries.set(keyOf(hierarchy, id), entry);
     return entry;
   }

@@ -24,6 +24,8 @@ export interface SubjectCounters {
     involuntary: number;
     /** Run-queue wait (victims only: the probe measures targets). */
     waitNs: number;
+    /** The part of waitNs spent on a CPU that was idle (wakeup latency, no one to blame). */
+    idleWaitNs: number;
     waits: number;
     unattributedNs: number;
     /** log2 µs histogram of single waits (agent/probes/types.ts layout). */
@@ -53,7 +55,16 @@ export interface SubjectCounters {
 export function emptyCounters(ref: SubjectRef): SubjectCounters {
   return {
     ref,
-    cpu: { oncpuNs: 0, involuntary: 0, waitNs: 0, waits: 0, unattributedNs: 0, waitHistogram: [], waitBy: new Map() },
+    cpu: {
+      oncpuNs: 0,
+      involuntary: 0,
+      waitNs: 0,
+      idleWaitNs: 0,
+      waits: 0,
+      unattributedNs: 0,
+      waitHistogram: [],
+      waitBy: new Map(),
+    },
     io: { byDisk: new Map(), completed: 0, latencyHistogram: [] },
     memory: { direct: { stallNs: 0, count: 0, pages: 0 }, memcg: { stallNs: 0, count: 0, pages: 0 } },
     cache: { cycles: 0, instructions: 0, llcReferences: 0, llcMisses: 0 },
@@ -68,6 +79,7 @@ export function addCounters(into: SubjectCounters, from: SubjectCounters): void 
   c.oncpuNs += from.cpu.oncpuNs;
   c.involuntary += from.cpu.involuntary;
   c.waitNs += from.cpu.waitNs;
+  c.idleWaitNs += from.cpu.idleWaitNs;
   c.waits += from.cpu.waits;
   c.unattributedNs += from.cpu.unattributedNs;
   addHistogram(c.waitHistogram, from.cpu.waitHistogram);
@@ -144,6 +156,7 @@ export const countersJson = z.object({
     oncpuNs: z.number(),
     involuntary: z.number(),
     waitNs: z.number(),
+    idleWaitNs: z.number(),
     waits: z.number(),
     unattributedNs: z.number(),
     waitHistogram: z.array(z.number()),

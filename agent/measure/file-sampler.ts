@@ -37,7 +37,9 @@ export class FileSampler {
       const unifiedPath = cgroup.paths.get('unified');
       const psi = podLevel && unifiedPath !== undefined ? this.readPressure(unifiedPath) : undefined;
       next.set(cgroup.key, { figures, psi });
-      const before = this.previous.get(cgroup.key);
+      // A cgroup born while watched started empty: what it took before its first sample
+      // (a hog allocating at once) counts. One found by a scan only sets its baseline.
+      const before = this.previous.get(cgroup.key) ?? (cgroup.entry.bornWatched ? emptyFigures : undefined);
       if (!before) continue;
       const subject = subjectOfEntry(cgroup.entry, this.pods);
       let counters = out.get(subject.key);
@@ -74,6 +76,11 @@ export class FileSampler {
     return [...byCgroup.values()];
   }
 }
+
+const emptyFigures: Previous = {
+  figures: { throttledNs: 0, memoryBytes: 0, memoryLimitHits: 0 },
+  psi: undefined,
+};
 
 /** Growth of a counter; a counter that went down was reset (cgroup recreated): 0. */
 function delta(before: number | undefined, after: number | undefined): number {

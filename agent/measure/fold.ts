@@ -44,9 +44,12 @@ export function foldWindow(
       addHistogram(c.waitHistogram, v.histogram);
     }
     for (const a of window.cpu.attribution) {
-      // 0: the CPU was idle between the wakeup and the switch; no one to blame.
-      if (a.aggressor === 0n) continue;
       const victim = of(h, a.victim).cpu;
+      // 0: the CPU was idle between the wakeup and the switch; no one to blame.
+      if (a.aggressor === 0n) {
+        victim.idleWaitNs += a.waitNs;
+        continue;
+      }
       const holder = resolve(h, a.aggressor).key;
       victim.waitBy.set(holder, (victim.waitBy.get(holder) ?? 0) + a.waitNs);
     }

@@ -26,7 +26,8 @@ export type SubjectRef =
   | { readonly kind: 'Cgroup'; readonly path: string };
 
 export interface CpuSpan {
-  /** Run-queue wait of the victim's tasks. */
+  /** Run-queue wait of the victim's tasks behind other cgroups' tasks: without the wakeup
+   * latency of an idle CPU and without waits behind the victim's own tasks. */
   readonly waitNs: number;
   /** Time the victim's tasks ran. */
   readonly runNs: number;
@@ -172,8 +173,8 @@ function assessCpu(cpu: CpuSpan, wallNs: number, neighbours: ReadonlyMap<string,
   }
   const aggressors = attribute('cpu', contributions, cpu.waitNs, (ns, share) => {
     return (
-      `ran on the victim's CPU for ${formatDuration(ns)} of its ${formatDuration(cpu.waitNs)} ` +
-      `run-queue wait (${formatPercent(share)})`
+      `ran on the victim's CPU for ${formatDuration(ns)} of the ${formatDuration(cpu.waitNs)} ` +
+      `the victim waited for it (${formatPercent(share)})`
     );
   });
   return { score, self, aggressors };

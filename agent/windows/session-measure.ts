@@ -219,7 +219,14 @@ export class SessionMeasure {
     return {
       wallNs,
       ...(this.enabled.has('cpu')
-        ? { cpu: { waitNs: c.cpu.waitNs, runNs: c.cpu.oncpuNs, throttledNs: c.files.throttledNs, waitByNeighbour } }
+        ? {
+            cpu: {
+              waitNs: Math.max(0, c.cpu.waitNs - c.cpu.idleWaitNs - (c.cpu.waitBy.get(key) ?? 0)),
+              runNs: c.cpu.oncpuNs,
+              throttledNs: c.files.throttledNs,
+              waitByNeighbour,
+            },
+          }
         : {}),
       ...(this.enabled.has('io')
         ? {

@@ -4,7 +4,7 @@
 // verdict and the named aggressor in `kubectl get dsess -o json`.
 import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { join } from 'node:path';
@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import type { VictimReport } from '../../crds/index.js';
 import { missingBpf, requireOrSkip } from '../../test/support/requirements.js';
 import type { ComponentProcess } from '../cluster/component-process.js';
+import { allCpus, setCpuAffinity } from '../cluster/cpu-affinity.js';
 import { eventually } from '../cluster/eventually.js';
 import { kubectl } from '../cluster/kubectl.js';
 import { useControlPlane } from '../cluster/mocha.js';
@@ -19,6 +20,8 @@ import { NodeHarness } from '../harness/node-harness.js';
 import { OperatorProcess } from '../operator/operator-process.js';
 import { cpuHog, fioJob, memoryHog } from '../workloads/commands.js';
 import { startAgent } from './agent-process.js';
+
+const systemCpu = '0';
 
 interface NodeDiagnosticJson {
   status?: {
@@ -47,6 +50,11 @@ describe('noisy-neighbour scenarios (e2e)', function () {
 
     before(async function () {
       requireOrSkip(this, missingBpf());
+      // CPU 0 is reserved for everything that is not a pod (kubelet's --reserved-cpus): the
+      // control plane, the operator, the agent and this test. Pods pinned to CPU 1 then see
+      // only pods, whatever else the machine runs on CPU 0.
+      for (const c of cp().components) setCpuAffinity(c.pid, systemCpu);
+      setCpuAffinity(process.pid, systemCpu);
       stateDir = mkdtempSync(join(tmpdir(), 'crosstalk-agent-state-'));
       node = await NodeHarness.start({ kubeconfig: cp().kubeconfigPath('admin'), nodeName: 'node-a' });
       operator = await OperatorProcess.start(cp(), 'op-1', ['--no-leader-elect']);
@@ -55,6 +63,7 @@ describe('noisy-neighbour scenarios (e2e)', function () {
     });
 
     after(async function () {
+      setCpuAffinity(process.pid, allCpus());
       if (agent?.running) await agent.stop();
       if (operator?.running) await operator.stop();
       await node?.close();
@@ -243,7 +252,7 @@ describe('noisy-neighbour scenarios (e2e)', function () {
 
         // Shared limit: the pods' common cgroup (node allocatable) holds 192 MiB; the victim's
         // cache fits until a neighbour grows by 160 MiB of anonymous memory.
-        limitAllocatable(192 * 2 ** 20);
+        node.limitAllocatableMemory(192 * 2 ** 20);
         await node.createPod({
           name: 'cache-big',
           namespace: 'shop',
@@ -267,7 +276,7 @@ describe('noisy-neighbour scenarios (e2e)', function () {
         await node.deletePod('batch', 'hog');
         await node.deletePod('shop', 'cache-big');
         await node.deletePod('shop', 'cache-small');
-        limitAllocatable(undefined);
+        node.limitAllocatableMemory(undefined);
         rmSync(dir, { recursive: true, force: true });
       }
     });
@@ -324,13 +333,5 @@ describe('noisy-neighbour scenarios (e2e)', function () {
         await node.deletePod('shop', 'search');
       }
     });
-
-    /** Sets (or lifts) the memory limit of the node's allocatable cgroup, as kubelet's
-     * --enforce-node-allocatable would. */
-    function limitAllocatable(bytes: number | undefined): void {
-      const v2 = join(node.scopeDir('unified'), 'kubepods.slice', 'memory.max');
-      if (existsSync(v2)) return writeFileSync(v2, bytes === undefined ? 'max' : String(bytes));
-      writeFileSync(join(node.scopeDir('memory'), 'kubepods.slice', 'memory.limit_in_bytes'), String(bytes ?? -1));
-    }
   });
 });

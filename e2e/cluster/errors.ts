@@ -5,7 +5,7 @@ export type ControlPlaneErrorCode =
   | 'StartTimeout' // a component did not become healthy in time
   | 'InvalidIdentity' // an identity name that cannot become a client certificate
   | 'InvalidDirectory' // the requested working directory is not empty
-  | 'CommandFailed' // openssl or kubectl failed
+  | 'CommandFailed' // openssl, kubectl or taskset failed
   | 'CrdNotEstablished'; // a CRD was applied but never became Established
 
 export class ControlPlaneError extends Error {

@@ -43,4 +43,18 @@ describe('cgroup file sampler', function () {
     // Growth counted once (pod level); throttling and limit hits from every cgroup.
     expect(hog.files).to.deep.equal({ throttledNs: 0.5e9, memoryGrowthBytes: 50e6, memoryLimitHits: 3 });
   });
+
+  it('counts what a pod born while watched took before its first sample', function () {
+    const registry = new CgroupRegistry();
+    registry.add('unified', 1n, `/kubepods/pod${uid}`, true);
+    const pods = new PodIndex();
+    const sampler = new FileSampler(
+      { mountPoints: new Map(), unifiedControllers: [] },
+      registry,
+      pods,
+      () => ({ throttledNs: 0, memoryBytes: 160e6, memoryLimitHits: 0 }),
+      () => undefined,
+    );
+    expect(sampler.sample().get(`pod/${uid}`)!.files.memoryGrowthBytes).to.equal(160e6);
+  });
 });

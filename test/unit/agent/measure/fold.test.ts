@@ -66,6 +66,7 @@ describe('folding a probe window into subjects', function () {
     expect(victim.cpu.oncpuNs).to.equal(150e6);
     expect(victim.cpu.waitNs).to.equal(400e6);
     expect(victim.cpu.waits).to.equal(15);
+    expect(victim.cpu.idleWaitNs).to.equal(20e6);
     expect(victim.cpu.waitHistogram).to.deep.equal([0, 1, 7]);
     // The idle CPU (aggressor 0) is nobody's; the pod's own other container is itself.
     expect(Object.fromEntries(victim.cpu.waitBy)).to.deep.equal({ 'pod/a': 340e6, 'pod/v': 30e6 });

@@ -33,7 +33,9 @@ describe('assessing a victim', function () {
     expect(a.aggressors).to.have.length(1);
     expect(a.aggressors[0]!.ref).to.include({ name: 'etl' });
     expect(a.aggressors[0]!.share).to.be.closeTo(0.816, 0.001);
-    expect(a.aggressors[0]!.evidence).to.equal("ran on the victim's CPU for 3.1 s of its 3.8 s run-queue wait (81.6%)");
+    expect(a.aggressors[0]!.evidence).to.equal(
+      "ran on the victim's CPU for 3.1 s of the 3.8 s the victim waited for it (81.6%)",
+    );
   });
 
   it('gives None and names nobody when the victim does not wait', function () {

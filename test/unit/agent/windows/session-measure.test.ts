@@ -65,6 +65,28 @@ describe('a session measure', function () {
     expect(summary.assessment.aggressors[0]!.ref).to.include({ name: 'etl' });
   });
 
+  it('does not count waits on an idle CPU (wakeup latency) or behind the victim’s own tasks', function () {
+    const m = new SessionMeasure(1000, 0, 0, all);
+    m.add(
+      tick(
+        (key, c) => {
+          if (key !== 'pod/victim') return;
+          c.cpu.waitNs = 300e6;
+          c.cpu.idleWaitNs = 200e6;
+          c.cpu.waitBy.set('pod/victim', 80e6);
+          c.cpu.waitBy.set('pod/etl', 20e6);
+          c.cpu.oncpuNs = 400e6;
+        },
+        'victim',
+        'etl',
+      ),
+    );
+    m.closeWindow(['victim'], 1000);
+    const { assessment, span } = m.summary('victim');
+    expect(span.cpu!.waitNs).to.equal(20e6);
+    expect(assessment.verdict).to.equal('None');
+  });
+
   it('starts late mid-window and skips the windows it missed', function () {
     const m = new SessionMeasure(1000, 0, 2500, all);
     expect(m.windowEndMs).to.equal(3000);
@@ -106,7 +128,7 @@ describe('a session measure', function () {
         pod: { namespace: 'ns', name: 'etl', uid: 'etl' },
         resource: 'cpu',
         sharePercent: 100,
-        evidence: "ran on the victim's CPU for 600 ms of its 600 ms run-queue wait (100%)",
+        evidence: "ran on the victim's CPU for 600 ms of the 600 ms the victim waited for it (100%)",
       },
     ]);
   });
