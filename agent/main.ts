@@ -2,21 +2,16 @@
 // its node; then it measures the victims there and writes the NodeDiagnostic's status.
 import { hostname } from 'node:os';
 
-import { Command, InvalidArgumentError, Option } from '@commander-js/extra-typings';
+import { Command, Option } from '@commander-js/extra-typings';
 import { collectDefaultMetrics } from 'prom-client';
 
-import { systemClock } from '../operator/clock.js';
-import { KubeClient } from '../operator/kube/client.js';
-import { createLogger } from '../operator/log.js';
-import { boundAddress, startHttpServer } from '../operator/server.js';
+import { httpAddressOption, logLevelOption } from '../common/arguments.js';
+import { systemClock } from '../common/clock.js';
+import { KubeClient } from '../common/kube/client.js';
+import { createLogger } from '../common/log.js';
+import { boundAddress, startHttpServer } from '../common/server.js';
 import { AgentMetrics } from './metrics.js';
 import { NodeAgent } from './node-agent.js';
-
-function hostPort(text: string): { host: string; port: number } {
-  const m = /^(.*):(\d+)$/.exec(text);
-  if (!m) throw new InvalidArgumentError(`"${text}" is not host:port (e.g. 0.0.0.0:9560, or 127.0.0.1:0 for any port)`);
-  return { host: m[1]!.replace(/^\[(.*)\]$/, '$1') || '0.0.0.0', port: Number(m[2]) };
-}
 
 const program = new Command()
   .name('crosstalk-agent')
@@ -34,16 +29,8 @@ const program = new Command()
       .env('CROSSTALK_STATE_DIR')
       .default('/var/lib/crosstalk/agent'),
   )
-  .addOption(
-    new Option('--http-address <host:port>', 'serve /healthz, /readyz and /metrics here (port 0: any free port)')
-      .argParser(hostPort)
-      .default({ host: '0.0.0.0', port: 9560 }, '0.0.0.0:9560'),
-  )
-  .addOption(
-    new Option('--log-level <level>', 'least severe level logged')
-      .choices(['error', 'warn', 'info', 'debug'] as const)
-      .default('info' as const),
-  );
+  .addOption(httpAddressOption(9560))
+  .addOption(logLevelOption());
 
 async function main(): Promise<void> {
   const opts = program.parse().opts();

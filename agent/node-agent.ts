@@ -10,11 +10,11 @@ import {
   type ProbeHealth,
   type SlowEvent,
 } from '../crds/index.js';
-import type { Clock, Timer } from '../operator/clock.js';
-import type { KubeClient } from '../operator/kube/client.js';
-import { Informer } from '../operator/kube/informer.js';
-import { paths } from '../operator/kube/paths.js';
-import type { Logger } from '../operator/log.js';
+import type { Clock, Timer } from '../common/clock.js';
+import type { KubeClient } from '../common/kube/client.js';
+import { Informer } from '../common/kube/informer.js';
+import { paths } from '../common/kube/paths.js';
+import type { Logger } from '../common/log.js';
 import { readCgroupMounts, type CgroupMounts, type Hierarchy } from './cgroups/mounts.js';
 import { CgroupRegistry, readHierarchyIds, type CgroupEntry } from './cgroups/registry.js';
 import { diskNamer } from './disks.js';

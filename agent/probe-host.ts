@@ -2,7 +2,7 @@
 // (zero overhead when idle); the union of what the active sessions ask for is loaded, and
 // reloaded only when that union changes; everything is detached when the last one ends.
 import { parseDuration, type NodeDiagnosticSpec } from '../crds/index.js';
-import type { Logger } from '../operator/log.js';
+import type { Logger } from '../common/log.js';
 import {
   ProbeError,
   ProbeSession,

@@ -4,7 +4,7 @@
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-import type { Logger } from '../operator/log.js';
+import type { Logger } from '../common/log.js';
 import { runnerSnapshotJson, type RunnerSnapshot } from './session-runner.js';
 
 export class StateStore {

@@ -14,9 +14,9 @@ import { missingControlPlane } from '../e2e/cluster/binaries.js';
 import { startControlPlane } from '../e2e/cluster/control-plane.js';
 import { kubectl } from '../e2e/cluster/kubectl.js';
 import { OperatorProcess } from '../e2e/operator/operator-process.js';
-import { ContentType, KubeClient } from '../operator/kube/client.js';
+import { ContentType, KubeClient } from '../common/kube/client.js';
 import type { ChildObject, PodInfo } from '../operator/kube/objects.js';
-import { paths } from '../operator/kube/paths.js';
+import { paths } from '../common/kube/paths.js';
 import { planSession } from '../operator/session/plan.js';
 
 const { values } = parseArgs({

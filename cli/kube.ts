@@ -1,7 +1,7 @@
 // The Kubernetes API as the command line uses it: a client from --kubeconfig (else
 // $KUBECONFIG, ~/.kube/config or the in-cluster account), the namespace kubectl would use,
 // and API failures turned into CliErrors that say what to do.
-import { ApiError, KubeClient, KubeConfigError } from '../operator/kube/client.js';
+import { ApiError, KubeClient, KubeConfigError } from '../common/kube/client.js';
 import { CliError } from './errors.js';
 
 export function loadKubeClient(kubeconfig: string | undefined): KubeClient {

@@ -14,8 +14,8 @@ import type { ResolveSubject } from '../agent/measure/fold.js';
 import { subjectResolver } from '../agent/measure/subjects.js';
 import type { CgroupEvent, CgroupRef } from '../agent/probes/index.js';
 import type { SubjectRef } from '../agent/report/assess.js';
-import type { KubeClient } from '../operator/kube/client.js';
-import type { PodName } from './arguments.js';
+import type { KubeClient } from '../common/kube/client.js';
+import type { PodName } from '../common/arguments.js';
 import { CliError } from './errors.js';
 import { apiFailure, loadKubeClient } from './kube.js';
 

@@ -11,7 +11,7 @@ import {
   processId,
   runDuration,
   thresholdMs,
-} from './arguments.js';
+} from '../common/arguments.js';
 import { exitCodes } from './errors.js';
 
 const exitStatusHelp = `

@@ -12,7 +12,7 @@ import type {
   ProbeOptions,
 } from '../agent/probes/index.js';
 import type { SubjectRef } from '../agent/report/assess.js';
-import type { PodName } from './arguments.js';
+import type { PodName } from '../common/arguments.js';
 import { CliError } from './errors.js';
 import { EventFilter, type EventSubject } from './event-filter.js';
 import { CgroupOwners, PodNames } from './owners.js';

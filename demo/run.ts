@@ -3,7 +3,7 @@
 // latency, start the aggressor mid-session, show `kubectl crosstalk report`, judge the
 // result against the scenario's ground truth, and clean up whatever happens.
 import { existsSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
+import { cpus } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import { formatDuration } from '../agent/report/format.js';
@@ -149,7 +149,7 @@ export async function runDemo(options: DemoOptions, screen: Screen, signal: Abor
 function preflight(): void {
   const missing = missingBpf();
   if (missing) throw new DemoError('MissingRequirement', `the demo ${missing}; run it as root (sudo make demo)`);
-  if (availableParallelism() < 2) {
+  if (cpus().length < 2) {
     throw new DemoError('MissingRequirement', 'the demo pins its workloads to CPUs 0 and 1: it needs 2 CPUs or more');
   }
 }

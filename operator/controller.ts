@@ -12,9 +12,9 @@ import {
   type SessionStatus,
 } from '../crds/index.js';
 import { sessionFinalizer } from '../crds/names.js';
-import { microTime, sleep, type Clock } from './clock.js';
-import { ContentType, isAlreadyExists, isNotFound, isTerminal, type KubeClient } from './kube/client.js';
-import { Informer } from './kube/informer.js';
+import { microTime, sleep, type Clock } from '../common/clock.js';
+import { ContentType, isAlreadyExists, isNotFound, isTerminal, type KubeClient } from '../common/kube/client.js';
+import { Informer } from '../common/kube/informer.js';
 import {
   controllerUid,
   objectKey,
@@ -28,8 +28,8 @@ import {
   type PodInfo,
   type SessionObject,
 } from './kube/objects.js';
-import { paths } from './kube/paths.js';
-import { objectRef, type Logger } from './log.js';
+import { paths } from '../common/kube/paths.js';
+import { objectRef, type Logger } from '../common/log.js';
 import type { OperatorMetrics } from './metrics.js';
 import type { EventDraft } from './session/events.js';
 import { planSession, type SessionPlan } from './session/plan.js';

@@ -5,8 +5,8 @@
 // and gives up leadership when it could not renew for renewDeadline (< leaseDuration, so
 // it stops acting before anyone else may start). Writes are optimistic (resourceVersion):
 // two candidates can never both succeed in taking the same version.
-import { microTime, sleep, type Clock } from './clock.js';
-import type { Logger } from './log.js';
+import { microTime, sleep, type Clock } from '../common/clock.js';
+import type { Logger } from '../common/log.js';
 
 export interface LeaseRecord {
   holderIdentity?: string;

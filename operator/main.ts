@@ -2,41 +2,24 @@
 // node, and aggregates the agents' results back into each session's status.
 import { hostname } from 'node:os';
 
-import { Command, InvalidArgumentError, Option } from '@commander-js/extra-typings';
+import { Command, Option } from '@commander-js/extra-typings';
 import { collectDefaultMetrics } from 'prom-client';
 
-import { DurationError, parseDuration } from '../crds/duration.js';
-import { systemClock } from './clock.js';
+import { goDuration, httpAddressOption, logLevelOption, positiveInteger } from '../common/arguments.js';
+import { parseDuration } from '../crds/duration.js';
+import { systemClock } from '../common/clock.js';
 import { SessionController } from './controller.js';
-import { KubeClient } from './kube/client.js';
+import { KubeClient } from '../common/kube/client.js';
 import { KubeLeaseStore } from './kube/lease-store.js';
 import { LeaderElector } from './leader-election.js';
-import { createLogger } from './log.js';
+import { createLogger } from '../common/log.js';
 import { OperatorMetrics } from './metrics.js';
-import { boundAddress, startHttpServer } from './server.js';
-
-function duration(text: string): number {
-  try {
-    return parseDuration(text);
-  } catch (err) {
-    throw new InvalidArgumentError(err instanceof DurationError ? err.message : String(err));
-  }
-}
+import { boundAddress, startHttpServer } from '../common/server.js';
 
 function durationOption<F extends string>(flags: F, description: string, fallback: string) {
-  return new Option(`${flags} <duration>`, description).argParser(duration).default(parseDuration(fallback), fallback);
-}
-
-function positiveInt(text: string): number {
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`"${text}" is not a positive integer`);
-  return n;
-}
-
-function hostPort(text: string): { host: string; port: number } {
-  const m = /^(.*):(\d+)$/.exec(text);
-  if (!m) throw new InvalidArgumentError(`"${text}" is not host:port (e.g. 0.0.0.0:8080, or 127.0.0.1:0 for any port)`);
-  return { host: m[1]!.replace(/^\[(.*)\]$/, '$1') || '0.0.0.0', port: Number(m[2]) };
+  return new Option(`${flags} <duration>`, description)
+    .argParser(goDuration)
+    .default(parseDuration(fallback), fallback);
 }
 
 const program = new Command()
@@ -58,7 +41,7 @@ const program = new Command()
   .addOption(durationOption('--lease-duration', 'how long a silent leader keeps the lease', '15s'))
   .addOption(durationOption('--renew-deadline', 'how long the leader retries renewing before it stops acting', '10s'))
   .addOption(durationOption('--retry-period', 'interval between lease attempts', '2s'))
-  .addOption(new Option('--workers <n>', 'sessions reconciled in parallel').argParser(positiveInt).default(2))
+  .addOption(new Option('--workers <n>', 'sessions reconciled in parallel').argParser(positiveInteger).default(2))
   .addOption(durationOption('--resync', 'reconcile every session and relist every cache at least this often', '5m'))
   .addOption(
     durationOption(
@@ -67,16 +50,8 @@ const program = new Command()
       '1s',
     ),
   )
-  .addOption(
-    new Option('--http-address <host:port>', 'serve /healthz, /readyz and /metrics here (port 0: any free port)')
-      .argParser(hostPort)
-      .default({ host: '0.0.0.0', port: 8080 }, '0.0.0.0:8080'),
-  )
-  .addOption(
-    new Option('--log-level <level>', 'least severe level logged')
-      .choices(['error', 'warn', 'info', 'debug'] as const)
-      .default('info' as const),
-  );
+  .addOption(httpAddressOption(8080))
+  .addOption(logLevelOption());
 
 async function main(): Promise<void> {
   const opts = program.parse().opts();

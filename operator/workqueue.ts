@@ -2,7 +2,7 @@
 // (adding it again while it waits is a no-op), a key being processed is never handed to
 // a second worker (it is re-queued when the first one is done), failures back off per key
 // exponentially, and `addAfter` schedules a later visit.
-import { systemClock, type Clock, type Timer } from './clock.js';
+import { systemClock, type Clock, type Timer } from '../common/clock.js';
 
 export interface WorkQueueOptions {
   clock?: Clock;

@@ -1,6 +1,6 @@
 // `crosstalk report SESSION`: reads the DiagnosticSession from the API and prints its
 // per-victim table (or the same as one JSON object).
-import { paths } from '../../operator/kube/paths.js';
+import { paths } from '../../common/kube/paths.js';
 import { apiFailure, contextNamespace, loadKubeClient } from '../kube.js';
 import { parseSession, renderReport, reportJson } from '../report.js';
 

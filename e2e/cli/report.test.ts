@@ -5,8 +5,8 @@ import { expect } from 'chai';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { ContentType, KubeClient } from '../../operator/kube/client.js';
-import { paths } from '../../operator/kube/paths.js';
+import { ContentType, KubeClient } from '../../common/kube/client.js';
+import { paths } from '../../common/kube/paths.js';
 import { kubectl } from '../cluster/kubectl.js';
 import { useControlPlane } from '../cluster/mocha.js';
 import { binDir, runCli } from './cli-process.js';

@@ -1,13 +1,14 @@
 // CPU affinity of running processes (taskset), for runs that reserve a CPU for system
 // processes the way kubelet's --reserved-cpus does: the pods' CPU then sees only pods.
 import { spawnSync } from 'node:child_process';
-import { availableParallelism } from 'node:os';
+import { cpus } from 'node:os';
 
 import { ControlPlaneError } from './errors.js';
 
-/** Every CPU of this machine, as a taskset list. */
+/** Every CPU of this machine, as a taskset list. Counted from the machine, not from this
+ * process's affinity, which a reservation may have narrowed. */
 export function allCpus(): string {
-  return `0-${availableParallelism() - 1}`;
+  return `0-${cpus().length - 1}`;
 }
 
 /** Confines a process and all its threads (and so what it starts later) to `cpus`. */

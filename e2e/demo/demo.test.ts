@@ -135,7 +135,7 @@ describe('demo (e2e)', function () {
     // The verdict, the aggressor with its evidence, not the bystander.
     expect(out).to.match(/✔ the victim shop\/checkout got the verdict (Low|Medium|High)\n/);
     expect(out).to.match(
-      /✔ the aggressor batch\/etl \(cpu \d+%\) was named: ran on the victim's CPU for .+ run-queue wait/,
+      /✔ the aggressor batch\/etl \(cpu \d+%\) was named: ran on the victim's CPU for [\d.]+ m?s of the [\d.]+ m?s the victim waited for it/,
     );
     expect(out).to.include('✔ the bystander web/frontend was not named');
     expect(out).not.to.match(/^✘/m);

@@ -17,7 +17,7 @@ import {
   type V1Pod,
 } from '@kubernetes/client-node';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { arch, availableParallelism, release, tmpdir, totalmem } from 'node:os';
+import { arch, cpus, release, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -164,7 +164,7 @@ export class NodeHarness {
       name: options.nodeName,
       labels: options.labels ?? {},
       address: hostIP,
-      cpus: availableParallelism(),
+      cpus: cpus().length,
       memoryBytes: totalmem(),
       kernelVersion: release(),
       osImage: osImage(),
@@ -269,7 +269,7 @@ export class NodeHarness {
       join(this.cgroupScope, qosCgroupPath(this.driver, 'Guaranteed')),
       this.hierarchies,
     );
-    applyLimits(allocatable, { cpuShares: availableParallelism() * 1024 });
+    applyLimits(allocatable, { cpuShares: cpus().length * 1024 });
     for (const qos of ['Burstable', 'BestEffort'] as const) {
       const cgroup = TestCgroup.create(join(this.cgroupScope, qosCgroupPath(this.driver, qos)), this.hierarchies);
       if (qos === 'BestEffort') applyLimits(cgroup, { cpuShares: minShares });

@@ -8,8 +8,8 @@ import { eventually } from '../cluster/eventually.js';
 import { kubectl, type KubectlOptions } from '../cluster/kubectl.js';
 import { useControlPlane } from '../cluster/mocha.js';
 import { NodeHarness } from '../harness/node-harness.js';
-import { ContentType, KubeClient } from '../../operator/kube/client.js';
-import { paths } from '../../operator/kube/paths.js';
+import { ContentType, KubeClient } from '../../common/kube/client.js';
+import { paths } from '../../common/kube/paths.js';
 import { leaseNamespace, OperatorProcess } from './operator-process.js';
 
 interface Item {

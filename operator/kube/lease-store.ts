@@ -2,8 +2,8 @@
 import { z } from 'zod';
 
 import type { LeaseRecord, LeaseStore } from '../leader-election.js';
-import { isNotFound, type KubeClient } from './client.js';
-import { paths } from './paths.js';
+import { isNotFound, type KubeClient } from '../../common/kube/client.js';
+import { paths } from '../../common/kube/paths.js';
 
 const leaseSchema = z.looseObject({
   metadata: z.looseObject({ resourceVersion: z.string() }),

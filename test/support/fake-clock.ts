@@ -1,5 +1,5 @@
 // A Clock whose time moves only when a test says so; due timers fire in time order.
-import type { Clock, Timer } from '../../operator/clock.js';
+import type { Clock, Timer } from '../../common/clock.js';
 
 interface Pending {
   at: number;

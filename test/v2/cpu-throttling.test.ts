@@ -8,22 +8,14 @@ import { expect } from 'chai';
 import type { CpuWindow } from '../../agent/probes/index.js';
 import { readPsi } from '../../agent/psi.js';
 import { parseFlatKeyed } from '../../agent/cgroups/files.js';
-import { missingPureCgroupV2, requireOrSkip } from '../support/requirements.js';
-import { ProbeFixture, sleep } from '../integration/probes/workloads.js';
+import { missingPureCgroupV2 } from '../support/requirements.js';
+import { useProbeFixture, sleep } from '../integration/probes/workloads.js';
 
 describe('cpu.max throttling on pure cgroup v2', function () {
-  let f: ProbeFixture;
-
-  beforeEach(function () {
-    requireOrSkip(this, missingPureCgroupV2());
-    f = new ProbeFixture();
-  });
-
-  afterEach(async function () {
-    await f?.cleanup();
-  });
+  const fixture = useProbeFixture(missingPureCgroupV2);
 
   it('shows a lone 20ms/100ms burner’s throttling as its own wait, attributed to no neighbour', async function () {
+    const f = fixture();
     const throttled = f.cgroup('throttled');
     throttled.write('cpu.max', '20000 100000');
     const id = throttled.id();

@@ -9,8 +9,8 @@ import { readCgroupMounts } from '../../agent/cgroups/mounts.js';
 import { CgroupRegistry, readHierarchyIds } from '../../agent/cgroups/registry.js';
 import type { KubeletCgroup } from '../../agent/cgroups/kubelet-path.js';
 import type { CgroupEvent } from '../../agent/probes/index.js';
-import { missingPureCgroupV2, requireOrSkip } from '../support/requirements.js';
-import { ProbeFixture } from '../integration/probes/workloads.js';
+import { missingPureCgroupV2 } from '../support/requirements.js';
+import { useProbeFixture } from '../integration/probes/workloads.js';
 
 const uids = [
   '1f0c2a8e-3b4d-4e5f-8a9b-0c1d2e3f4a5b',
@@ -61,18 +61,10 @@ const layouts: { path: string; expected: KubeletCgroup }[] = [
 ];
 
 describe('kubelet cgroup layouts on pure cgroup v2', function () {
-  let f: ProbeFixture;
-
-  beforeEach(function () {
-    requireOrSkip(this, missingPureCgroupV2());
-    f = new ProbeFixture();
-  });
-
-  afterEach(async function () {
-    await f?.cleanup();
-  });
+  const fixture = useProbeFixture(missingPureCgroupV2);
 
   it('resolves the cpu probe’s cgroup ids to pod and container for both drivers', async function () {
+    const f = fixture();
     const session = f.open({ probes: ['cpu'] });
     session.attach();
     const cgroups = layouts.map((l) => f.cgroup(l.path));

@@ -3,34 +3,22 @@
 // stalls for the limited cgroup only, the kernel's memory.events counts the limit being
 // hit, and the psi reader sees the stall in memory.pressure.
 import { expect } from 'chai';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { parseFlatKeyed } from '../../agent/cgroups/files.js';
 import { readPsi } from '../../agent/psi.js';
-import { missingPureCgroupV2, requireOrSkip } from '../support/requirements.js';
-import { ProbeFixture } from '../integration/probes/workloads.js';
+import { missingPureCgroupV2 } from '../support/requirements.js';
+import { useProbeFixture } from '../integration/probes/workloads.js';
 
 const MiB = 1024 * 1024;
 
 describe('reclaim at cgroup v2 memory limits', function () {
-  let f: ProbeFixture;
-  let dir: string;
-
-  beforeEach(function () {
-    requireOrSkip(this, missingPureCgroupV2());
-    f = new ProbeFixture();
-    dir = mkdtempSync(join(tmpdir(), 'crosstalk-reclaim-'));
-  });
-
-  afterEach(async function () {
-    await f?.cleanup();
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
+  const fixture = useProbeFixture(missingPureCgroupV2);
 
   for (const limit of ['max', 'high'] as const) {
     it(`stalls a cgroup reading past its memory.${limit} in memcg reclaim; an unlimited twin never`, async function () {
+      const f = fixture();
+      const dir = f.tempDir('crosstalk-reclaim-');
       const limited = f.cgroup(`limited-${limit}`);
       const unlimited = f.cgroup(`unlimited-${limit}`);
       limited.limitMemory({ [limit]: 32 * MiB });

@@ -3,15 +3,13 @@
 // (the bio's blkcg), not to the kworker, not to the cgroup whose `sync` forced them out.
 // The kernel's own io.stat of the dirtying cgroup must agree with the probe.
 import { expect } from 'chai';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import type { BlockDevice, IoWindow, SlowIoEvent } from '../../agent/probes/index.js';
 import { blockDeviceOf } from '../support/block-device.js';
 import type { TestCgroup } from '../support/cgroups.js';
-import { missingPureCgroupV2, requireOrSkip } from '../support/requirements.js';
-import { diskOf, ProbeFixture } from '../integration/probes/workloads.js';
+import { missingPureCgroupV2 } from '../support/requirements.js';
+import { diskOf, useProbeFixture } from '../integration/probes/workloads.js';
 
 const MiB = 1024 * 1024;
 const rootCgroupId = 1n;
@@ -39,21 +37,11 @@ function dirtyBytes(cg: TestCgroup): number {
 }
 
 describe('buffered writeback on pure cgroup v2', function () {
-  let f: ProbeFixture;
-  let dir: string;
-
-  beforeEach(function () {
-    requireOrSkip(this, missingPureCgroupV2());
-    f = new ProbeFixture();
-    dir = mkdtempSync(join(tmpdir(), 'crosstalk-writeback-'));
-  });
-
-  afterEach(async function () {
-    await f?.cleanup();
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
+  const fixture = useProbeFixture(missingPureCgroupV2);
 
   it('charges a kworker’s writeback to the dirtying cgroup, not to the cgroup that ran sync', async function () {
+    const f = fixture();
+    const dir = f.tempDir('crosstalk-writeback-');
     const dirtier = f.cgroup('dirtier');
     const syncer = f.cgroup('syncer');
     const session = f.open({ probes: ['io'], ioSlowNs: 0 });

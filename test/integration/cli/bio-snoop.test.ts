@@ -2,35 +2,26 @@
 // known process in a fresh cgroup: every request shows with that PID, the bytes add up to
 // exactly what dd wrote, the owner is the writer's cgroup, and -s prints kernel stacks.
 import { expect } from 'chai';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 
 import { startCli } from '../../../e2e/cli/cli-process.js';
-import { missingBpf, requireOrSkip } from '../../support/requirements.js';
-import { ProbeFixture } from '../probes/workloads.js';
+import { useProbeFixture } from '../probes/workloads.js';
 import { gated, jsonLines, withoutKubeconfig } from './gated.js';
 
 const MiB = 1024 * 1024;
 
 describe('crosstalk bio-snoop', function () {
   this.timeout(240_000); // the VM lane emulates its CPU: each start of the command takes ~15 s there
-  let f: ProbeFixture;
-  let dir: string;
-
-  beforeEach(function () {
-    requireOrSkip(this, missingBpf());
-    f = new ProbeFixture();
-    dir = mkdtempSync(join(tmpdir(), 'crosstalk-bio-snoop-'));
-  });
-
-  afterEach(async function () {
-    await f?.cleanup();
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
+  const fixture = useProbeFixture();
 
   it('shows every request of an O_DIRECT write with its PID and the exact bytes (-t 0 -p PID --json -o)', async function () {
+    const f = fixture();
+    const dir = f.tempDir('crosstalk-bio-snoop-');
     const writer = f.cgroup('writer');
+    // Reading dd's binary into the page cache now keeps its exec (still named sh) from
+    // reading the disk under the traced PID.
+    execFileSync('dd', ['--version']);
     const dd = gated(writer, 'dd', ['if=/dev/zero', `of=${join(dir, 'direct')}`, 'bs=1M', 'count=8', 'oflag=direct']);
     f.track(dd.child);
     const cli = startCli(['bio-snoop', '-t', '0', '-p', String(dd.pid), '--json', '-o'], { env: withoutKubeconfig() });
@@ -54,6 +45,8 @@ describe('crosstalk bio-snoop', function () {
   });
 
   it('prints biosnoop columns and the kernel stack of each request (-s), and ends after DURATION', async function () {
+    const f = fixture();
+    const dir = f.tempDir('crosstalk-bio-snoop-');
     const writer = f.cgroup('writer');
     const dd = gated(writer, 'dd', ['if=/dev/zero', `of=${join(dir, 'direct')}`, 'bs=1M', 'count=2', 'oflag=direct']);
     f.track(dd.child);

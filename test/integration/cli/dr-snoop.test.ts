@@ -3,34 +3,21 @@
 // 64 MiB file through the page cache, so it must reclaim its own pages. The file is
 // written with O_DIRECT first, so the cache pages are new and charged to the reader.
 import { expect } from 'chai';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { startCli } from '../../../e2e/cli/cli-process.js';
-import { missingBpf, requireOrSkip } from '../../support/requirements.js';
-import { ProbeFixture } from '../probes/workloads.js';
+import { useProbeFixture } from '../probes/workloads.js';
 import { gated, jsonLines, withoutKubeconfig } from './gated.js';
 
 const MiB = 1024 * 1024;
 
 describe('crosstalk dr-snoop', function () {
   this.timeout(240_000); // the VM lane emulates its CPU: each start of the command takes ~15 s there
-  let f: ProbeFixture;
-  let dir: string;
-
-  beforeEach(function () {
-    requireOrSkip(this, missingBpf());
-    f = new ProbeFixture();
-    dir = mkdtempSync(join(tmpdir(), 'crosstalk-dr-snoop-'));
-  });
-
-  afterEach(async function () {
-    await f?.cleanup();
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
+  const fixture = useProbeFixture();
 
   it("shows a limited cgroup's memcg reclaim stalls, by --cgroup, with TID, pages and owner", async function () {
+    const f = fixture();
+    const dir = f.tempDir('crosstalk-dr-snoop-');
     const limited = f.cgroup('limited');
     const other = f.cgroup('other');
     limited.limitMemory({ max: 32 * MiB });
@@ -63,6 +50,8 @@ describe('crosstalk dr-snoop', function () {
   });
 
   it('prints drsnoop columns, and nothing for a cgroup that does not reclaim', async function () {
+    const f = fixture();
+    const dir = f.tempDir('crosstalk-dr-snoop-');
     const limited = f.cgroup('limited');
     const quiet = f.cgroup('quiet');
     limited.limitMemory({ max: 32 * MiB });

@@ -7,8 +7,7 @@ import { expect } from 'chai';
 import { existsSync } from 'node:fs';
 
 import { runCli, startCli } from '../../../e2e/cli/cli-process.js';
-import { missingBpf, requireOrSkip } from '../../support/requirements.js';
-import { ProbeFixture } from '../probes/workloads.js';
+import { useProbeFixture } from '../probes/workloads.js';
 import { gated, jsonLines } from './gated.js';
 
 const hasPmu = () => ['cpu', 'cpu_core', 'cpu_atom'].some((d) => existsSync(`/sys/bus/event_source/devices/${d}`));
@@ -24,16 +23,7 @@ interface Row {
 
 describe('crosstalk llc-stat', function () {
   this.timeout(240_000); // the VM lane emulates its CPU: each start of the command takes ~15 s there
-  let f: ProbeFixture;
-
-  beforeEach(function () {
-    requireOrSkip(this, missingBpf());
-    f = new ProbeFixture();
-  });
-
-  afterEach(async function () {
-    await f?.cleanup();
-  });
+  const fixture = useProbeFixture();
 
   it('says in one line that there is no hardware PMU and exits with status 3', async function () {
     const { code, stdout, stderr } = await runCli(['llc-stat', '1']);
@@ -49,6 +39,7 @@ describe('crosstalk llc-stat', function () {
   });
 
   it('counts per process and CPU, and per cgroup (software counters)', async function () {
+    const f = fixture();
     const faulty = f.cgroup('faulty');
     const perl = gated(faulty, 'taskset', ['-c', '1', 'perl', '-e', '$x = "a" x (64 * 1024 * 1024); sleep 1']);
     f.track(perl.child);
@@ -75,6 +66,7 @@ describe('crosstalk llc-stat', function () {
   });
 
   it('prints llcstat columns and the totals', async function () {
+    const f = fixture();
     const busy = f.cgroup('busy');
     const perl = gated(busy, 'taskset', ['-c', '1', 'perl', '-e', '$x = "a" x (16 * 1024 * 1024)']);
     f.track(perl.child);

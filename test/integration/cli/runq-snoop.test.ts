@@ -4,8 +4,7 @@
 import { expect } from 'chai';
 
 import { crosstalkBin, startCli } from '../../../e2e/cli/cli-process.js';
-import { missingBpf, requireOrSkip } from '../../support/requirements.js';
-import { ProbeFixture, sleep } from '../probes/workloads.js';
+import { useProbeFixture, sleep } from '../probes/workloads.js';
 import { jsonLines, withoutKubeconfig } from './gated.js';
 
 interface WaitLine {
@@ -26,18 +25,10 @@ function runqSnoop(args: string[]) {
 
 describe('crosstalk runq-snoop', function () {
   this.timeout(240_000); // the VM lane emulates its CPU: each start of the command takes ~15 s there
-  let f: ProbeFixture;
-
-  beforeEach(function () {
-    requireOrSkip(this, missingBpf());
-    f = new ProbeFixture();
-  });
-
-  afterEach(async function () {
-    await f?.cleanup();
-  });
+  const fixture = useProbeFixture();
 
   it('names the other burner as the holder of the CPU while one waits', async function () {
+    const f = fixture();
     const a = f.cgroup('a');
     const b = f.cgroup('b');
     // Pinned before tracing starts: their first moments (a shell, then taskset) run anywhere.
@@ -74,6 +65,7 @@ describe('crosstalk runq-snoop', function () {
   });
 
   it('prints runqslower columns with the holders and their shares', async function () {
+    const f = fixture();
     const a = f.cgroup('a');
     const b = f.cgroup('b');
     f.burner(a, 1);

@@ -6,8 +6,8 @@ import { execFileSync, spawnSync } from 'node:child_process';
 
 import { crosstalkBin, startCli } from '../../../e2e/cli/cli-process.js';
 import { eventually } from '../../../e2e/cluster/eventually.js';
-import { missingBpf, requireOrSkip } from '../../support/requirements.js';
-import { missingTool, ProbeFixture, sleep } from '../probes/workloads.js';
+import { requireOrSkip } from '../../support/requirements.js';
+import { missingTool, useProbeFixture, sleep } from '../probes/workloads.js';
 import { jsonLines, withoutKubeconfig } from './gated.js';
 
 interface Row {
@@ -22,19 +22,12 @@ const tmux = (...args: string[]) => execFileSync('tmux', args, { encoding: 'utf8
 
 describe('crosstalk top', function () {
   this.timeout(240_000); // the VM lane emulates its CPU: each start of the command takes ~15 s there
-  let f: ProbeFixture;
-
-  beforeEach(function () {
-    requireOrSkip(this, missingBpf());
-    f = new ProbeFixture();
-  });
-
-  afterEach(async function () {
-    await f?.cleanup();
-  });
+  const fixture = useProbeFixture();
 
   it('redraws one frame in place in a terminal, names each burner as the other one’s aggressor, ends on Ctrl-C', async function () {
     requireOrSkip(this, missingTool('tmux'));
+
+    const f = fixture();
     const a = f.cgroup('a');
     const b = f.cgroup('b');
     f.burner(a, 1);
@@ -80,6 +73,7 @@ describe('crosstalk top', function () {
   });
 
   it('prints plain blocks when piped, and JSON per window with --json', async function () {
+    const f = fixture();
     const a = f.cgroup('a');
     const b = f.cgroup('b');
     f.burner(a, 1);

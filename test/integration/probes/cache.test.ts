@@ -7,22 +7,13 @@ import { expect } from 'chai';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 
-import { missingBpf, requireOrSkip } from '../../support/requirements.js';
-import { ProbeFixture, sleep } from './workloads.js';
+import { useProbeFixture, sleep } from './workloads.js';
 
 describe('cache probe', function () {
-  let f: ProbeFixture;
-
-  beforeEach(function () {
-    requireOrSkip(this, missingBpf());
-    f = new ProbeFixture();
-  });
-
-  afterEach(async function () {
-    await f?.cleanup();
-  });
+  const fixture = useProbeFixture();
 
   it('reports a missing hardware PMU as unsupported with its errno and keeps the cpu probe running', async function () {
+    const f = fixture();
     const session = f.open({ probes: ['cpu', 'cache'] });
     session.attach();
     const cache = session.status().find((s) => s.probe === 'cache');
@@ -42,6 +33,7 @@ describe('cache probe', function () {
   });
 
   it('sums per-CPU counters per cgroup (software events standing in)', async function () {
+    const f = fixture();
     const burn = f.cgroup('burn');
     const sleepy = f.cgroup('sleepy');
     const faulty = f.cgroup('faulty');

@@ -9,8 +9,8 @@ import { once } from 'node:events';
 
 import type { CpuWindow, ProbeSession, ProbeWindow } from '../../../agent/probes/index.js';
 import type { TestCgroup } from '../../support/cgroups.js';
-import { missingBpf, requireOrSkip } from '../../support/requirements.js';
-import { missingTool, missingTracefs, ProbeFixture, sleep } from './workloads.js';
+import { requireOrSkip } from '../../support/requirements.js';
+import { missingTool, missingTracefs, type ProbeFixture, sleep, useProbeFixture } from './workloads.js';
 
 const unified = (cg: TestCgroup) => ({ hierarchyId: 0, id: cg.id('unified') });
 
@@ -67,30 +67,24 @@ async function twoBurnersOnOneCpu(f: ProbeFixture, session: ProbeSession): Promi
 }
 
 describe('cpu probe (ground truth)', function () {
-  let f: ProbeFixture;
-
-  beforeEach(function () {
-    requireOrSkip(this, missingBpf());
-    f = new ProbeFixture();
-  });
-
-  afterEach(async function () {
-    await f?.cleanup();
-  });
+  const fixture = useProbeFixture();
 
   it('splits two pinned burners half and half and attributes each wait to the other', async function () {
+    const f = fixture();
     const session = f.open({ probes: ['cpu'] });
     expect(session.status().find((s) => s.probe === 'cpu')).to.include({ state: 'loaded', attachMode: 'tp_btf' });
     await twoBurnersOnOneCpu(f, session);
   });
 
   it('gives the same answer with the raw_tp fallback programs', async function () {
+    const f = fixture();
     const session = f.open({ probes: ['cpu'], forceRawTracepoints: true });
     expect(session.status().find((s) => s.probe === 'cpu')).to.include({ state: 'loaded', attachMode: 'raw_tp' });
     await twoBurnersOnOneCpu(f, session);
   });
 
   it('sees almost no wait for a burner alone on its CPU', async function () {
+    const f = fixture();
     const alone = f.cgroup('alone');
     const session = f.open({ probes: ['cpu'] });
     session.setTargets([unified(alone)]);
@@ -107,6 +101,7 @@ describe('cpu probe (ground truth)', function () {
   });
 
   it('measures waits of victims only, and follows a change of the victim set', async function () {
+    const f = fixture();
     const a = f.cgroup('a');
     const b = f.cgroup('b');
     const session = f.open({ probes: ['cpu'] });
@@ -136,6 +131,7 @@ describe('cpu probe (ground truth)', function () {
   // within 1 %; the rest is slack for the few ms between a map read and its timestamp).
   it('agrees with a runqlat.bt-style bpftrace measurement of the same workload', async function () {
     requireOrSkip(this, missingTool('bpftrace') ?? missingTracefs());
+    const f = fixture();
     const a = f.cgroup('a');
     const b = f.cgroup('b');
     const sleeper = f.cgroup('sleeper');

@@ -6,14 +6,11 @@
 // blkcg on this hybrid host, whose v1 blkio controller has no writeback attribution.
 import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import type { IoOp, IoWindow, ProbeSession, SlowIoEvent } from '../../../agent/probes/index.js';
 import type { TestCgroup } from '../../support/cgroups.js';
-import { missingBpf, requireOrSkip } from '../../support/requirements.js';
-import { diskOf, ProbeFixture } from './workloads.js';
+import { diskOf, useProbeFixture } from './workloads.js';
 
 const MiB = 1024 * 1024;
 const rootCgroupId = 1n; // kernfs gives every hierarchy's root id 1
@@ -36,21 +33,11 @@ function traffic(io: IoWindow, owner: bigint, op: IoOp, disk: { major: number; m
 }
 
 describe('io probe (ground truth)', function () {
-  let f: ProbeFixture;
-  let dir: string;
-
-  beforeEach(function () {
-    requireOrSkip(this, missingBpf());
-    f = new ProbeFixture();
-    dir = mkdtempSync(join(tmpdir(), 'crosstalk-io-'));
-  });
-
-  afterEach(async function () {
-    await f?.cleanup();
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
+  const fixture = useProbeFixture();
 
   it('counts O_DIRECT IO of a cgroup with its bytes, disk, owner, latency and slow records', async function () {
+    const f = fixture();
+    const dir = f.tempDir('crosstalk-io-');
     const writer = f.cgroup('writer');
     const session = f.open({ probes: ['io'], ioSlowNs: 0, captureStacks: true });
     const { hierarchyId, idOf } = ioHierarchy(session);
@@ -91,6 +78,8 @@ describe('io probe (ground truth)', function () {
   });
 
   it('charges kworker writeback to the bio blkcg: root on cgroup v1 blkio, the dirtier on cgroup v2', async function () {
+    const f = fixture();
+    const dir = f.tempDir('crosstalk-io-');
     const dirtier = f.cgroup('dirtier');
     const session = f.open({ probes: ['io'], ioSlowNs: 0 });
     const { hierarchyId, idOf } = ioHierarchy(session);
@@ -121,6 +110,8 @@ describe('io probe (ground truth)', function () {
   });
 
   it('counts slow-IO records lost to a full ring buffer as probe health', async function () {
+    const f = fixture();
+    const dir = f.tempDir('crosstalk-io-');
     const writer = f.cgroup('flood');
     const session = f.open({ probes: ['io'], ioSlowNs: 0 });
     const { hierarchyId, idOf } = ioHierarchy(session);

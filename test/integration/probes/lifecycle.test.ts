@@ -6,24 +6,15 @@ import { expect } from 'chai';
 
 import { NativeProbes } from '../../../agent/native/index.js';
 import type { CgroupEvent } from '../../../agent/probes/index.js';
-import { missingBpf, requireOrSkip } from '../../support/requirements.js';
-import { ProbeFixture } from './workloads.js';
+import { useProbeFixture } from './workloads.js';
 
 const count = 50;
 
 describe('lifecycle probe (ground truth)', function () {
-  let f: ProbeFixture;
-
-  beforeEach(function () {
-    requireOrSkip(this, missingBpf());
-    f = new ProbeFixture();
-  });
-
-  afterEach(async function () {
-    await f?.cleanup();
-  });
+  const fixture = useProbeFixture();
 
   it('announces 50 cgroups living ~100 ms each and reports CPU time for every one', async function () {
+    const f = fixture();
     const session = f.open({ probes: ['cpu'] });
     expect(session.status().map((s) => s.probe)).to.deep.equal(['cpu', 'lifecycle']);
     session.attach();
@@ -53,6 +44,7 @@ describe('lifecycle probe (ground truth)', function () {
   });
 
   it('deletes a dead cgroup’s counters after reporting them once more', async function () {
+    const f = fixture();
     const probes = NativeProbes.open({
       probes: ['cpu'],
       ioSlowNs: 0,
@@ -82,6 +74,7 @@ describe('lifecycle probe (ground truth)', function () {
   });
 
   it('drains events while windows are being read on the worker thread', async function () {
+    const f = fixture();
     const session = f.open({ probes: ['cpu'] });
     session.attach();
     const seen = new Set<bigint>();

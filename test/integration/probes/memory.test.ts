@@ -2,32 +2,19 @@
 // 128 MiB file through the page cache must reclaim its own pages (memcg reclaim) and
 // stalls doing so; the same read in a cgroup without a limit reclaims nothing.
 import { expect } from 'chai';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import type { SlowReclaimEvent } from '../../../agent/probes/index.js';
-import { missingBpf, requireOrSkip } from '../../support/requirements.js';
-import { ProbeFixture } from './workloads.js';
+import { useProbeFixture } from './workloads.js';
 
 const MiB = 1024 * 1024;
 
 describe('memory probe (ground truth)', function () {
-  let f: ProbeFixture;
-  let dir: string;
-
-  beforeEach(function () {
-    requireOrSkip(this, missingBpf());
-    f = new ProbeFixture();
-    dir = mkdtempSync(join(tmpdir(), 'crosstalk-memory-'));
-  });
-
-  afterEach(async function () {
-    await f?.cleanup();
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
+  const fixture = useProbeFixture();
 
   it('sees reclaim stalls of a cgroup at its memory limit and none without a limit', async function () {
+    const f = fixture();
+    const dir = f.tempDir('crosstalk-memory-');
     const limited = f.cgroup('limited');
     const unlimited = f.cgroup('unlimited');
     limited.limitMemory({ max: 32 * MiB });

@@ -2,16 +2,19 @@
 // workloads started in them, and the probe session, all cleaned up afterwards.
 import { spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import { ProbeSession, type BlockDevice, type ProbeOptions } from '../../../agent/probes/index.js';
 import { TestCgroup } from '../../support/cgroups.js';
+import { missingBpf, requireOrSkip } from '../../support/requirements.js';
 
-/** Cgroups, processes and a probe session that a test suite owns. */
+/** Cgroups, processes, scratch directories and probe sessions that one test owns. */
 export class ProbeFixture {
   private readonly cgroups: TestCgroup[] = [];
+  private readonly dirs: string[] = [];
   private readonly children: ChildProcess[] = [];
   private sessions: ProbeSession[] = [];
   private readonly run = `crosstalk-probes-${process.pid}-${Date.now()}`;
@@ -26,6 +29,13 @@ export class ProbeFixture {
     const session = ProbeSession.open(options);
     this.sessions.push(session);
     return session;
+  }
+
+  /** A scratch directory, removed by cleanup(). */
+  tempDir(prefix: string): string {
+    const dir = mkdtempSync(join(tmpdir(), prefix));
+    this.dirs.push(dir);
+    return dir;
   }
 
   /** A busy loop pinned to one CPU inside the cgroup. */
@@ -51,7 +61,26 @@ export class ProbeFixture {
     for (const child of this.children) await this.stop(child);
     for (const cg of this.cgroups.reverse()) await cg.remove();
     if (this.cgroups.length > 0) await TestCgroup.create(this.run).remove();
+    for (const dir of this.dirs) rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** Gives every test of the calling suite a fresh ProbeFixture and cleans it up after the
+ * test. Tests skip (fail under CROSSTALK_REQUIRE_ALL=1) when `missing` names a lack. */
+export function useProbeFixture(missing: () => string | undefined = missingBpf): () => ProbeFixture {
+  let fixture: ProbeFixture | undefined;
+  beforeEach(function () {
+    requireOrSkip(this, missing());
+    fixture = new ProbeFixture();
+  });
+  afterEach(async function () {
+    await fixture?.cleanup();
+    fixture = undefined;
+  });
+  return () => {
+    if (!fixture) throw new Error('useProbeFixture: called outside a test');
+    return fixture;
+  };
 }
 
 /** The whole disk holding `path` (the io probe reports disks, not partitions). */

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 
 import { apiFailure } from '../../../cli/kube.js';
-import { ApiError } from '../../../operator/kube/client.js';
+import { ApiError } from '../../../common/kube/client.js';
 
 const api = (status: number, reason = '') => new ApiError(status, reason, 'message', 'GET', '/x');
 

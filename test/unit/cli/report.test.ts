@@ -35,7 +35,7 @@ describe('cli report', function () {
       '1.9 ms',
       '0 ms',
       'n/a',
-      "batch/etl-7f9c (cpu 81%) ran on the victim's CPU for 3.1 s of its 3.8 s run-queue wait (81.2%)",
+      "batch/etl-7f9c (cpu 81%) ran on the victim's CPU for 3.1 s of the 3.8 s the victim waited for it (81.2%)",
     ]);
     expect(cells(lines[2]).slice(0, 7)).to.deep.equal([
       'shop/cart-66c1-zz',

@@ -8,13 +8,13 @@ const etl: Aggressor = {
   pod: { namespace: 'batch', name: 'etl', uid: 'u-etl' },
   resource: 'cpu',
   sharePercent: 81.4,
-  evidence: "ran on the victim's CPU for 3.1 s of its 3.8 s run-queue wait (81.4%)",
+  evidence: "ran on the victim's CPU for 3.1 s of the 3.8 s the victim waited for it (81.4%)",
 };
 const frontend: Aggressor = {
   pod: { namespace: 'web', name: 'frontend', uid: 'u-fe' },
   resource: 'cpu',
   sharePercent: 9,
-  evidence: "ran on the victim's CPU for 0.3 s of its 3.8 s run-queue wait (9%)",
+  evidence: "ran on the victim's CPU for 0.3 s of the 3.8 s the victim waited for it (9%)",
 };
 const system: Aggressor = { cgroup: '/', resource: 'cpu', sharePercent: 10, evidence: 'system' };
 

@@ -7,7 +7,7 @@ import {
   type LeaseRecord,
   type LeaseStore,
 } from '../../../operator/leader-election.js';
-import { createLogger } from '../../../operator/log.js';
+import { createLogger } from '../../../common/log.js';
 import { FakeClock } from '../../support/fake-clock.js';
 import { Writable } from 'node:stream';
 

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 
-import { microTime, sleep } from '../../../operator/clock.js';
+import { microTime, sleep } from '../../../common/clock.js';
 import { FakeClock } from '../../support/fake-clock.js';
 
 describe('clock helpers', function () {

@@ -2,6 +2,8 @@ import { InvalidArgumentError } from '@commander-js/extra-typings';
 import { expect } from 'chai';
 
 import {
+  goDuration,
+  hostPort,
   intervalSeconds,
   percent,
   podName,
@@ -9,9 +11,9 @@ import {
   processId,
   runDuration,
   thresholdMs,
-} from '../../../cli/arguments.js';
+} from '../../../common/arguments.js';
 
-describe('cli arguments', function () {
+describe('command-line arguments', function () {
   it('reads thresholds in milliseconds as nanoseconds, fractions and 0 included', function () {
     expect(thresholdMs('10')).to.equal(10_000_000);
     expect(thresholdMs('0.5')).to.equal(500_000);
@@ -47,5 +49,14 @@ describe('cli arguments', function () {
     expect(podName('shop/checkout-5d8b.x2')).to.deep.equal({ namespace: 'shop', name: 'checkout-5d8b.x2' });
     for (const bad of ['checkout', 'shop/', '/checkout', 'Shop/x', 'a/b/c'])
       expect(() => podName(bad), bad).to.throw(InvalidArgumentError, 'is not NAMESPACE/NAME');
+  });
+
+  it("reads the daemons' listen addresses and Go durations", function () {
+    expect(hostPort('127.0.0.1:0')).to.deep.equal({ host: '127.0.0.1', port: 0 });
+    expect(hostPort(':8080')).to.deep.equal({ host: '0.0.0.0', port: 8080 });
+    expect(hostPort('[::1]:9560')).to.deep.equal({ host: '::1', port: 9560 });
+    expect(() => hostPort('8080')).to.throw(InvalidArgumentError, 'is not host:port');
+    expect(goDuration('1m30s')).to.equal(90_000);
+    expect(() => goDuration('soon')).to.throw(InvalidArgumentError);
   });
 });

@@ -1,6 +1,7 @@
-// Parsers for command-line values: each turns the text into a checked value or throws
-// commander's InvalidArgumentError, whose message commander prints with the option name.
-import { InvalidArgumentError } from '@commander-js/extra-typings';
+// Parsers for command-line values, shared by the CLI, the agent and the operator: each
+// turns the text into a checked value or throws commander's InvalidArgumentError, whose
+// message commander prints with the option name.
+import { InvalidArgumentError, Option } from '@commander-js/extra-typings';
 
 import { DurationError, parseDuration } from '../crds/duration.js';
 
@@ -70,4 +71,39 @@ export function podName(text: string): PodName {
   const match = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?)\/([a-z0-9]([-a-z0-9.]*[a-z0-9])?)$/.exec(text);
   if (!match) throw new InvalidArgumentError(`"${text}" is not NAMESPACE/NAME`);
   return { namespace: match[1] ?? '', name: match[3] ?? '' };
+}
+
+/** A Go duration (`500ms`, `2s`, `5m`) -> ms. */
+export function goDuration(text: string): number {
+  try {
+    return parseDuration(text);
+  } catch (err) {
+    throw new InvalidArgumentError(err instanceof DurationError ? err.message : String(err));
+  }
+}
+
+export interface HostPort {
+  readonly host: string;
+  readonly port: number;
+}
+
+/** host:port, [v6]:port, or :port for every address. */
+export function hostPort(text: string): HostPort {
+  const m = /^(.*):(\d+)$/.exec(text);
+  if (!m) throw new InvalidArgumentError(`"${text}" is not host:port (e.g. 0.0.0.0:8080, or 127.0.0.1:0 for any port)`);
+  return { host: m[1]!.replace(/^\[(.*)\]$/, '$1') || '0.0.0.0', port: Number(m[2]) };
+}
+
+/** The daemons' --http-address: where /healthz, /readyz and /metrics are served. */
+export function httpAddressOption(defaultPort: number) {
+  return new Option('--http-address <host:port>', 'serve /healthz, /readyz and /metrics here (port 0: any free port)')
+    .argParser(hostPort)
+    .default({ host: '0.0.0.0', port: defaultPort }, `0.0.0.0:${defaultPort}`);
+}
+
+/** The daemons' --log-level. */
+export function logLevelOption() {
+  return new Option('--log-level <level>', 'least severe level logged')
+    .choices(['error', 'warn', 'info', 'debug'] as const)
+    .default('info' as const);
 }
