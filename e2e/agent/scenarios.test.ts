@@ -282,7 +282,13 @@ describe('noisy-neighbour scenarios (e2e)', function () {
     });
 
     it('agent: idle without sessions, resumes after a crash without losing or double-counting windows', async function () {
-      expect(await agent.metric('crosstalk_agent_probes_attached'), 'no session, no probe').to.equal(0);
+      // The last session's runner ends on its own clock, just after the operator marks it
+      // Completed: the probes are detached a moment later.
+      await eventually(
+        async () => expect(await agent.metric('crosstalk_agent_probes_attached'), 'no session, no probe').to.equal(0),
+        15_000,
+        250,
+      );
       await node.createPod({
         name: 'search',
         namespace: 'shop',
