@@ -96,7 +96,7 @@ describe('noisy-neighbour scenarios (e2e)', function () {
       return report;
     }
 
-    it('CPU: names the pod holding the victim’s CPU, not the bystander, and clears a quiet victim', async function () {
+    it('CPU: names the pod holding the victim’s CPU, not the bystander, and blames no pod once it is gone', async function () {
       // Ground truth: the victim and three aggressor workers share CPU 1; the bystander
       // burns CPU 0. The victim can have about a quarter of CPU 1.
       try {
@@ -129,9 +129,27 @@ describe('noisy-neighbour scenarios (e2e)', function () {
         expect(table.stdout).to.match(/Completed\s+1\/1\s+1\s+High\s+batch\/etl/);
 
         await node.deletePod('batch', 'etl');
+        // Detaching the probes and removing etl's cgroups leave kernel work (freeing maps,
+        // cgroup teardown) to kworkers, on CPU 1 too: the quiet session starts after it.
+        await eventually(
+          async () => expect(await agent.metric('crosstalk_agent_probes_attached')).to.equal(0),
+          15_000,
+          250,
+        );
+        await sleep(2000);
         const quiet = reportOf(await runSession('cpu-quiet', { app: 'checkout' }, '8s', '4s'), 'checkout');
-        expect(quiet.verdict, JSON.stringify(quiet)).to.equal('None');
-        expect(quiet.aggressors ?? []).to.be.empty;
+        // No pod may be blamed. Processes outside any pod (kernel threads, this VM's own
+        // agent) may still hold CPU 1: that is host noise, reported as such by path.
+        expect(
+          (quiet.aggressors ?? []).filter((a) => a.pod),
+          JSON.stringify(quiet),
+        ).to.be.empty;
+        if (quiet.verdict !== 'None') {
+          expect(quiet.aggressors ?? [], 'a verdict names who caused it').to.not.be.empty;
+          console.log(
+            `      note: host processes outside pods held the quiet victim's CPU: ${quiet.aggressors?.[0]?.evidence}`,
+          );
+        }
       } finally {
         await node.deletePod('batch', 'etl');
         await node.deletePod('shop', 'checkout');
