@@ -420,6 +420,9 @@ describe('operator (e2e)', function () {
       expect((await session('bad', 'no-such-namespace')).status?.phase).to.equal('Pending');
       expect(await nodeDiagnostics('bad')).to.deep.equal([]);
 
+      // Each status write comes back as a watch event and one more reconcile up to a status
+      // interval (1 s) later: count from when those have passed.
+      await new Promise((r) => setTimeout(r, 2500));
       const reconciles = await operator.metric('crosstalk_operator_reconciles_total');
       await new Promise((r) => setTimeout(r, 5000));
       expect(operator.running).to.be.true;
