@@ -24,21 +24,35 @@ const snoopHelp = `
 Every cgroup is traced; the filter options (-p, --cgroup, --pod) narrow the output. Needs root, or
 CAP_BPF and CAP_PERFMON. Runs until Ctrl-C (or SIGTERM, or DURATION), then prints a summary.`;
 
-// Options the snoop tools share (new instances per command: commander owns them).
-const threshold = (what: string) =>
-  new Option('-t, --threshold <ms>', `show ${what} longer than this many milliseconds (0: all)`)
-    .argParser(thresholdMs)
-    .default(10_000_000, '10');
-const pid = () => new Option('-p, --pid <pid>', 'only this process (its threads)').argParser(processId);
-const cgroup = () =>
-  new Option('--cgroup <path>', 'only this cgroup and its descendants (a path like /kubepods.slice/...)');
-const pod = () =>
-  new Option('--pod <namespace/name>', 'only this pod (asks the Kubernetes API for its UID)').argParser(podName);
-const owner = () => new Option('-o, --owner', 'show the owning pod (by name with the API, else UID) or cgroup');
-const json = () => new Option('--json', 'one JSON object per line, and a summary object at the end');
-const kubeconfig = () =>
+// Options shared with `top` (new instances per command: commander owns them).
+const jsonOption = () => new Option('--json', 'one JSON object per line, and a summary object at the end');
+const kubeconfigOption = () =>
   new Option('--kubeconfig <path>', 'kubeconfig for pod names (default: $KUBECONFIG, ~/.kube/config, in-cluster)');
-const node = () => new Option('--node <name>', "this node's name, to list only its pods (default: every pod)");
+const nodeOption = () => new Option('--node <name>', "this node's name, to list only its pods (default: every pod)");
+
+/** A snoop tool's command with the options every snoop tool has; the caller adds its own
+ * options and the action. */
+function snoopCommand(program: Command, name: string, description: string, what: string) {
+  return program
+    .command(name)
+    .description(description)
+    .argument('[duration]', 'how long to trace: seconds, or 30s, 5m', runDuration)
+    .addOption(
+      new Option('-t, --threshold <ms>', `show ${what} longer than this many milliseconds (0: all)`)
+        .argParser(thresholdMs)
+        .default(10_000_000, '10'),
+    )
+    .addOption(new Option('-p, --pid <pid>', 'only this process (its threads)').argParser(processId))
+    .option('--cgroup <path>', 'only this cgroup and its descendants (a path like /kubepods.slice/...)')
+    .addOption(
+      new Option('--pod <namespace/name>', 'only this pod (asks the Kubernetes API for its UID)').argParser(podName),
+    )
+    .option('-o, --owner', 'show the owning pod (by name with the API, else UID) or cgroup')
+    .addOption(jsonOption())
+    .addOption(kubeconfigOption())
+    .addOption(nodeOption())
+    .addHelpText('after', snoopHelp);
+}
 
 /** `name` is how the program was invoked: `crosstalk`, or `kubectl crosstalk` as a plugin. */
 export function buildProgram(name: string): Command {
@@ -64,62 +78,35 @@ export function buildProgram(name: string): Command {
       await runReport(session, { ...o, wide: o.output === 'wide' });
     });
 
-  program
-    .command('bio-snoop')
-    .description('traces block IO slower than a threshold: one line per request, with its latency')
-    .argument('[duration]', 'how long to trace: seconds, or 30s, 5m', runDuration)
-    .addOption(threshold('IOs'))
-    .addOption(pid())
-    .addOption(cgroup())
-    .addOption(pod())
+  snoopCommand(
+    program,
+    'bio-snoop',
+    'traces block IO slower than a threshold: one line per request, with its latency',
+    'IOs',
+  )
     .option('-d, --disk <disk>', 'only this disk (vda, or major:minor)')
     .option('-s, --stack', 'print the kernel stack of each IO (where it was queued)')
-    .addOption(owner())
-    .addOption(json())
-    .addOption(kubeconfig())
-    .addOption(node())
-    .addHelpText('after', snoopHelp)
     .action(async (durationMs, o) => {
       const [{ runSnoop }, { bioSnoop }] = await Promise.all([import('./snoop.js'), import('./bio-snoop.js')]);
       await runSnoop(bioSnoop, { ...o, thresholdNs: o.threshold, durationMs });
     });
 
-  program
-    .command('dr-snoop')
-    .description('traces direct and memcg reclaim stalls longer than a threshold')
-    .argument('[duration]', 'how long to trace: seconds, or 30s, 5m', runDuration)
-    .addOption(threshold('stalls'))
-    .addOption(pid())
-    .addOption(cgroup())
-    .addOption(pod())
+  snoopCommand(program, 'dr-snoop', 'traces direct and memcg reclaim stalls longer than a threshold', 'stalls')
     .option('-s, --stack', 'print the kernel stack of each stall')
-    .addOption(owner())
-    .addOption(json())
-    .addOption(kubeconfig())
-    .addOption(node())
-    .addHelpText('after', snoopHelp)
     .action(async (durationMs, o) => {
       const [{ runSnoop }, { drSnoop }] = await Promise.all([import('./snoop.js'), import('./dr-snoop.js')]);
       await runSnoop(drSnoop, { ...o, thresholdNs: o.threshold, durationMs });
     });
 
-  program
-    .command('runq-snoop')
-    .description('traces run-queue waits longer than a threshold, with who held the CPU meanwhile')
-    .argument('[duration]', 'how long to trace: seconds, or 30s, 5m', runDuration)
-    .addOption(threshold('waits'))
-    .addOption(pid())
-    .addOption(cgroup())
-    .addOption(pod())
-    .addOption(owner())
-    .addOption(json())
-    .addOption(kubeconfig())
-    .addOption(node())
-    .addHelpText('after', snoopHelp)
-    .action(async (durationMs, o) => {
-      const [{ runSnoop }, { runqSnoop }] = await Promise.all([import('./snoop.js'), import('./runq-snoop.js')]);
-      await runSnoop(runqSnoop, { ...o, thresholdNs: o.threshold, durationMs });
-    });
+  snoopCommand(
+    program,
+    'runq-snoop',
+    'traces run-queue waits longer than a threshold, with who held the CPU meanwhile',
+    'waits',
+  ).action(async (durationMs, o) => {
+    const [{ runSnoop }, { runqSnoop }] = await Promise.all([import('./snoop.js'), import('./runq-snoop.js')]);
+    await runSnoop(runqSnoop, { ...o, thresholdNs: o.threshold, durationMs });
+  });
 
   program
     .command('llc-stat')
@@ -136,7 +123,7 @@ export function buildProgram(name: string): Command {
         .choices(['pid', 'cgroup'] as const)
         .default('pid' as const),
     )
-    .addOption(json())
+    .addOption(jsonOption())
     .addOption(new Option('--software-counters', 'tests: software events stand in for the PMU').hideHelp())
     .addHelpText(
       'after',
@@ -172,8 +159,8 @@ without a PMU (most virtual machines) it says so and exits with status ${exitCod
       new Option('--rows <n>', 'table rows at most (default: what the terminal holds)').argParser(positiveInteger),
     )
     .addOption(new Option('--json', 'one JSON object per window'))
-    .addOption(kubeconfig())
-    .addOption(node())
+    .addOption(kubeconfigOption())
+    .addOption(nodeOption())
     .addHelpText(
       'after',
       `
