@@ -242,7 +242,6 @@ export class NodeAgent {
       this.noteContainer(entry);
       return entry.kubelet !== undefined && this.isVictim(entry.kubelet.podUid);
     }
-    if (event.type === 'slow-runq') return false; // only node-local tools ask for these
     const subject = this.resolve(event.cgroup.hierarchyId, event.cgroup.id);
     if (subject.ref.kind !== 'Pod') return false;
     const { namespace, name, uid } = subject.ref;

@@ -27,6 +27,7 @@ interface NodeDiagnosticJson {
   status?: {
     window?: { firstStart: string; end: string; windowsReported: number; sequence: number };
     pods?: VictimReport[];
+    events?: { probe: string; pod: string; latencyMs: number; detail: string; aggressor?: string }[];
   };
 }
 
@@ -127,6 +128,16 @@ describe('noisy-neighbour scenarios (e2e)', function () {
         expect(noisy.aggressors?.map((a) => a.pod?.name)).not.to.include('frontend');
         const table = await kubectl(cp(), ['get', 'dsess', '-n', 'shop', 'cpu-noisy'], { check: true });
         expect(table.stdout).to.match(/Completed\s+1\/1\s+1\s+High\s+batch\/etl/);
+        // The victim's run-queue waits beyond the threshold (5 ms by default) are listed in
+        // the node's status with the pod that held the CPU.
+        const nd = JSON.parse(
+          (await kubectl(cp(), ['get', 'nodediag', '-n', 'shop', 'cpu-noisy-node-a', '-o', 'json'], { check: true }))
+            .stdout,
+        ) as NodeDiagnosticJson;
+        const waits = (nd.status?.events ?? []).filter((e) => e.probe === 'cpu' && e.pod === 'checkout');
+        expect(waits, JSON.stringify(nd.status?.events)).to.not.be.empty;
+        expect(waits.every((e) => e.latencyMs >= 5)).to.be.true;
+        expect(waits.map((e) => e.aggressor)).to.include('batch/etl');
 
         await node.deletePod('batch', 'etl');
         // Detaching the probes and removing etl's cgroups leave kernel work (freeing maps,
