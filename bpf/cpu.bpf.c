@@ -306,6 +306,8 @@ static __always_inline int on_switch(struct task_struct *prev, __u32 prev_pid, b
 
 	if (!st)
 		return 0;
+	st->seq++;
+	barrier();
 	/* The cgroup recorded when prev was switched in on this CPU. */
 	prev_cgroup = st->running_cgroup;
 	if (st->last_switch) {
@@ -322,6 +324,8 @@ static __always_inline int on_switch(struct task_struct *prev, __u32 prev_pid, b
 	}
 	st->last_switch = now;
 	st->running_cgroup = next_pid ? next_cgroup : 0;
+	barrier();
+	st->seq++;
 	if (next_pid)
 		measure_wait(st, next, next_pid, next_cgroup, prev, prev_pid, prev_cgroup, now, btf);
 	return 0;

@@ -75,8 +75,11 @@ struct ct_runq_event {
 	struct ct_runq_holder holders[CT_RUNQ_HOLDERS]; /* newest first */
 };
 
-/* Per CPU: the segment running now and the ring of finished ones. */
+/* Per CPU: the segment running now and the ring of finished ones. seq is odd while a
+ * sched_switch updates it: user space reads it around its walk of the on-CPU counters
+ * to credit the running segment to its cgroup exactly once (see cpu.c). */
 struct ct_cpu_state {
+	__u64 seq;
 	__u64 last_switch;      /* start of the running segment; 0 before the first switch */
 	__u64 running_cgroup;   /* cgroup of the running task; 0 for the idle task */
 	__u64 head;             /* ring slot written next */

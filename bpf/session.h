@@ -61,6 +61,7 @@ struct ct_session {
 	struct btf *vmlinux_btf;             /* during ct_open only */
 	struct ct_probe_status status[CT_PROBE_COUNT];
 	struct cpu_bpf *cpu;
+	struct ct_running_segment *running; /* cpu probe: one per CPU, scratch of each read */
 	struct io_bpf *io;
 	struct memory_bpf *memory;
 	struct cache_bpf *cache;
@@ -85,6 +86,7 @@ struct ct_writer {
 	char *buf;
 	size_t len, used;
 	bool full;
+	__u64 time_ns;           /* the window's end (CLOCK_MONOTONIC) */
 	struct ct_dead_set dead; /* the session's, as of the start of the read */
 	struct ct_pending_delete *deletes;
 	size_t ndeletes, deletes_cap;

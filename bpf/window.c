@@ -240,6 +240,7 @@ static int write_time(struct ct_writer *w)
 		return -ENOSPC;
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	r->time_ns = (__u64)now.tv_sec * 1000000000ULL + (__u64)now.tv_nsec;
+	w->time_ns = r->time_ns;
 	return 0;
 }
 
