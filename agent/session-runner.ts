@@ -42,11 +42,11 @@ export class SessionRunner {
   /** Whether this runner continues a session measured before an agent restart. */
   readonly restored: boolean = false;
 
-  /** Starts measuring `nd`, continuing `saved` (the state before an agent restart) when it
-   * belongs to the same object and the same interval and probes. */
   /** When this agent began measuring the session (reads covering earlier time are not its). */
   readonly startedAtMs: number;
 
+  /** Starts measuring `nd`, continuing `saved` (the state before an agent restart) when it
+   * belongs to the same object and the same interval and probes. */
   constructor(
     public nd: NodeDiagnostic,
     nowMs: number,

@@ -118,7 +118,8 @@ struct ct_cpu_cgroup_record {
 	__u64 cgroup_id;     /* unified */
 	__u32 flags;         /* CT_RECORD_* */
 	__u32 reserved;
-	struct ct_cpu_cgroup v; /* summed over CPUs */
+	struct ct_cpu_cgroup v; /* summed over CPUs; oncpu_ns includes the segments still
+				 * running when the window was read (cpu.c) */
 };
 
 struct ct_runq_victim_record {

@@ -21,19 +21,9 @@ export function thresholdMs(text: string): number {
 /** How long to run: plain seconds as the BCC tools take them (`10`), or a Go duration
  * (`30s`, `5m`, `1m30s`) -> ms. */
 export function runDuration(text: string): number {
-  if (/^\d+(\.\d+)?$/.test(text)) {
-    const seconds = Number(text);
-    if (seconds <= 0) throw new InvalidArgumentError('the duration must be positive');
-    return seconds * 1000;
-  }
-  try {
-    const ms = parseDuration(text);
-    if (ms <= 0) throw new InvalidArgumentError('the duration must be positive');
-    return ms;
-  } catch (err) {
-    if (err instanceof DurationError) throw new InvalidArgumentError(`${err.message} (or plain seconds)`);
-    throw err;
-  }
+  const ms = /^\d+(\.\d+)?$/.test(text) ? Number(text) * 1000 : durationMs(text, ' (or plain seconds)');
+  if (ms <= 0) throw new InvalidArgumentError('the duration must be positive');
+  return ms;
 }
 
 /** A refresh interval in seconds (fractions allowed, at least 0.1 s) -> ms. */
@@ -75,10 +65,14 @@ export function podName(text: string): PodName {
 
 /** A Go duration (`500ms`, `2s`, `5m`) -> ms. */
 export function goDuration(text: string): number {
+  return durationMs(text, '');
+}
+
+function durationMs(text: string, hint: string): number {
   try {
     return parseDuration(text);
   } catch (err) {
-    throw new InvalidArgumentError(err instanceof DurationError ? err.message : String(err));
+    throw new InvalidArgumentError(err instanceof DurationError ? `${err.message}${hint}` : String(err));
   }
 }
 

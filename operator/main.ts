@@ -6,7 +6,6 @@ import { Command, Option } from '@commander-js/extra-typings';
 import { collectDefaultMetrics } from 'prom-client';
 
 import { goDuration, httpAddressOption, logLevelOption, positiveInteger } from '../common/arguments.js';
-import { parseDuration } from '../crds/duration.js';
 import { systemClock } from '../common/clock.js';
 import { SessionController } from './controller.js';
 import { KubeClient } from '../common/kube/client.js';
@@ -17,9 +16,7 @@ import { OperatorMetrics } from './metrics.js';
 import { boundAddress, startHttpServer } from '../common/server.js';
 
 function durationOption<F extends string>(flags: F, description: string, fallback: string) {
-  return new Option(`${flags} <duration>`, description)
-    .argParser(goDuration)
-    .default(parseDuration(fallback), fallback);
+  return new Option(`${flags} <duration>`, description).argParser(goDuration).default(goDuration(fallback), fallback);
 }
 
 const program = new Command()

@@ -18,6 +18,10 @@ function waitOf(cpu: CpuWindow, cg: TestCgroup): number {
   return cpu.victims.find((v) => v.cgroupId === cg.id('unified'))?.waitNs ?? 0;
 }
 
+function oncpuOf(cpu: CpuWindow, cg: TestCgroup): number {
+  return cpu.usage.find((u) => u.cgroupId === cg.id('unified'))?.oncpuNs ?? 0;
+}
+
 function attributed(cpu: CpuWindow, victim: TestCgroup, aggressor: TestCgroup): number {
   return cpu.attribution
     .filter((s) => s.victim === victim.id('unified') && s.aggressor === aggressor.id('unified'))
@@ -61,9 +65,8 @@ async function twoBurnersOnOneCpu(f: ProbeFixture, session: ProbeSession): Promi
     ).to.be.at.least(0.9);
   }
   expect(waitOf(cpu, idle), 'idle cgroup wait').to.equal(0);
-  const usage = (cg: TestCgroup) => cpu.usage.find((u) => u.cgroupId === cg.id('unified'))?.oncpuNs ?? 0;
-  expect(usage(a) / durationNs, 'on-CPU share of a').to.be.within(0.4, 0.6);
-  expect(usage(b) / durationNs, 'on-CPU share of b').to.be.within(0.4, 0.6);
+  expect(oncpuOf(cpu, a) / durationNs, 'on-CPU share of a').to.be.within(0.4, 0.6);
+  expect(oncpuOf(cpu, b) / durationNs, 'on-CPU share of b').to.be.within(0.4, 0.6);
 }
 
 describe('cpu probe (ground truth)', function () {
@@ -93,25 +96,23 @@ describe('cpu probe (ground truth)', function () {
     await sleep(300);
     // Windows shorter than the burner's slices (it runs unpreempted for up to seconds
     // under the VM lane's emulation): each must still hold the time it ran, because a
-    // read credits the running segment up to the window's end.
-    // kworkers and interrupts still take the CPU now and then, longer under emulation.
+    // read credits the running segment up to the window's end. kworkers and interrupts
+    // still take the CPU now and then, longer under emulation.
     await session.read();
-    const shares: number[] = [];
-    const waits: number[] = [];
-    let [oncpuNs, waitNs, totalNs] = [0, 0, 0];
+    const windows: { oncpuNs: number; waitNs: number; durationNs: number }[] = [];
     for (let i = 0; i < 8; i++) {
       await sleep(250);
       const { cpu, durationNs } = await session.read();
-      const oncpu = cpu!.usage.find((u) => u.cgroupId === alone.id('unified'))?.oncpuNs ?? 0;
-      shares.push(oncpu / durationNs);
-      waits.push(waitOf(cpu!, alone) / durationNs);
-      [oncpuNs, waitNs, totalNs] = [oncpuNs + oncpu, waitNs + waitOf(cpu!, alone), totalNs + durationNs];
+      windows.push({ oncpuNs: oncpuOf(cpu!, alone), waitNs: waitOf(cpu!, alone), durationNs });
     }
-    const printed = shares.map((x) => x.toFixed(2)).join(' ');
-    console.log(`      on-CPU share per 250 ms window: ${printed}; wait: ${waits.map((x) => x.toFixed(2)).join(' ')}`);
-    for (const share of shares) expect(share, `on-CPU share per window (${printed})`).to.be.within(0.5, 1.001);
-    expect(oncpuNs / totalNs, 'on-CPU share over the windows').to.be.above(0.85);
-    expect(waitNs / totalNs, 'wait share over the windows').to.be.below(0.05);
+    const shares = (of: 'oncpuNs' | 'waitNs') => windows.map((w) => (w[of] / w.durationNs).toFixed(2)).join(' ');
+    const total = (of: 'oncpuNs' | 'waitNs' | 'durationNs') => windows.reduce((sum, w) => sum + w[of], 0);
+    console.log(`      on-CPU share per 250 ms window: ${shares('oncpuNs')}; wait: ${shares('waitNs')}`);
+    for (const w of windows) {
+      expect(w.oncpuNs / w.durationNs, `on-CPU share per window (${shares('oncpuNs')})`).to.be.within(0.5, 1.001);
+    }
+    expect(total('oncpuNs') / total('durationNs'), 'on-CPU share over the windows').to.be.above(0.85);
+    expect(total('waitNs') / total('durationNs'), 'wait share over the windows').to.be.below(0.05);
   });
 
   it('measures waits of victims only, and follows a change of the victim set', async function () {
@@ -129,7 +130,7 @@ describe('cpu probe (ground truth)', function () {
     expect(waitOf(cpu!, b), 'b before it is a victim').to.equal(0);
     // b is no victim but still visible as the aggressor, with its CPU time.
     expect(attributed(cpu!, a, b)).to.be.above(0);
-    expect(cpu!.usage.find((u) => u.cgroupId === b.id('unified'))?.oncpuNs).to.be.above(0);
+    expect(oncpuOf(cpu!, b)).to.be.above(0);
     session.setTargets([unified(b)]);
     ({ cpu } = await measure(session, 1000));
     expect(waitOf(cpu!, b), 'victim b').to.be.above(0);
