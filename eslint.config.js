@@ -2,6 +2,16 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
+// The product (and what ships beside it: the demo, the benchmarks) never depends on the
+// test suites; the demo and the benchmarks may use the test bed (testbed/), the product not.
+const suites = ['**/e2e/**', '**/test/**'];
+const restrictImports = (patterns) => ({
+  'no-restricted-imports': [
+    'error',
+    { patterns: [{ group: patterns, message: 'the product must not depend on this' }] },
+  ],
+});
+
 export default tseslint.config(
   { ignores: ['node_modules/', '**/build/', '**/.output/', 'eslint.config.js'] },
   js.configs.recommended,
@@ -15,6 +25,11 @@ export default tseslint.config(
     },
   },
   {
+    files: ['agent/**', 'operator/**', 'cli/**', 'common/**', 'crds/**'],
+    rules: restrictImports([...suites, '**/testbed/**']),
+  },
+  { files: ['demo/**', 'bench/**', 'testbed/**'], rules: restrictImports(suites) },
+  {
     files: ['test/**/*.ts', 'e2e/**/*.ts'],
     rules: {
       // chai's `expect(x).to.be.true` style is an expression statement.
@@ -23,7 +38,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['test/register.mjs'],
+    files: ['scripts/register-ts.mjs'],
     ...tseslint.configs.disableTypeChecked,
   },
 );

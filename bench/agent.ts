@@ -12,15 +12,15 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 import Table from 'cli-table3';
 
-import { startAgent } from '../e2e/agent/agent-process.js';
-import { startControlPlane } from '../e2e/cluster/control-plane.js';
-import { eventually } from '../e2e/cluster/eventually.js';
-import { kubectl } from '../e2e/cluster/kubectl.js';
-import { containerCgroupPath, podCgroupPath } from '../e2e/harness/cgroup-layout.js';
-import { NodeHarness } from '../e2e/harness/node-harness.js';
-import { OperatorProcess } from '../e2e/operator/operator-process.js';
-import { cpuHog } from '../e2e/workloads/commands.js';
-import { TestCgroup } from '../test/support/cgroups.js';
+import { startAgent } from '../testbed/components/agent-process.js';
+import { startControlPlane } from '../testbed/cluster/control-plane.js';
+import { eventually } from '../testbed/cluster/eventually.js';
+import { kubectl } from '../testbed/cluster/kubectl.js';
+import { containerCgroupPath, podCgroupPath } from '../testbed/kubelet/cgroup-layout.js';
+import { NodeHarness } from '../testbed/kubelet/node-harness.js';
+import { OperatorProcess } from '../testbed/components/operator-process.js';
+import { cpuHog } from '../testbed/workloads/commands.js';
+import { TestCgroup } from '../testbed/host/cgroups.js';
 
 const [staticCount = 2000, churnPerSecond = 50, seconds = 60] = process.argv.slice(2).map(Number);
 

@@ -18,7 +18,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
 
 import { ProbeSession, type ProbeOptions } from '../agent/probes/index.js';
-import { TestCgroup } from '../test/support/cgroups.js';
+import { TestCgroup } from '../testbed/host/cgroups.js';
 
 const seconds = Number(process.argv[2] ?? 5);
 const statsSysctl = '/proc/sys/kernel/bpf_stats_enabled';

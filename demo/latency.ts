@@ -2,7 +2,7 @@
 // log as they arrive, and summarised before and after the aggressor started.
 import { readFileSync } from 'node:fs';
 
-import { parseLatencyReports, type LatencyReport } from '../e2e/workloads/latency-probe.js';
+import { parseLatencyReports, type LatencyReport } from '../testbed/workloads/latency-probe.js';
 
 /** Reads the reports complete so far from a log the probe is still appending to. */
 export function readLatencyReports(logFile: string): LatencyReport[] {

@@ -8,8 +8,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 import { formatDuration } from '../agent/report/format.js';
 import { podKey } from '../crds/index.js';
-import { portListening } from '../e2e/cluster/liveness.js';
-import { missingBpf } from '../test/support/requirements.js';
+import { portListening } from '../testbed/cluster/liveness.js';
+import { missingBpf } from '../testbed/host/requirements.js';
 import { DemoError } from './errors.js';
 import { compareLatency, readLatencyReports, type LatencySummary } from './latency.js';
 import { judge, type Outcome } from './outcome.js';

@@ -8,10 +8,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 import type { V1OwnerReference } from '@kubernetes/client-node';
 
-import { kubectl, type KubectlTarget } from '../e2e/cluster/kubectl.js';
-import type { HarnessPodSpec, NodeHarness } from '../e2e/harness/node-harness.js';
-import { cpuHog, ddWrite, fioJob, memoryHog } from '../e2e/workloads/commands.js';
-import { latencyProbeCommand } from '../e2e/workloads/latency-probe.js';
+import { kubectl, type KubectlTarget } from '../testbed/cluster/kubectl.js';
+import type { HarnessPodSpec, NodeHarness } from '../testbed/kubelet/node-harness.js';
+import { cpuHog, ddWrite, fioJob, memoryHog } from '../testbed/workloads/commands.js';
+import { latencyProbeCommand } from '../testbed/workloads/latency-probe.js';
 import { DemoError } from './errors.js';
 
 export const scenarioNames = ['cpu', 'io', 'memory', 'short-lived'] as const;

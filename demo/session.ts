@@ -6,9 +6,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { parse as parseYaml } from 'yaml';
 
 import { diagnosticSessionSchema, parseDuration, type DiagnosticSession, type SessionPhase } from '../crds/index.js';
-import { repoRoot } from '../e2e/cluster/component-process.js';
-import type { ControlPlane } from '../e2e/cluster/control-plane.js';
-import { kubectl } from '../e2e/cluster/kubectl.js';
+import { repoRoot } from '../testbed/cluster/component-process.js';
+import type { ControlPlane } from '../testbed/cluster/control-plane.js';
+import { kubectl } from '../testbed/cluster/kubectl.js';
 import { DemoError } from './errors.js';
 
 /** Relative to the repository: shown as the user would type it. */

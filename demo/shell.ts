@@ -4,9 +4,9 @@
 import { spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
 
-import { repoRoot } from '../e2e/cluster/component-process.js';
-import type { ControlPlane } from '../e2e/cluster/control-plane.js';
-import { onExitCleanup } from '../e2e/cluster/exit-cleanup.js';
+import { repoRoot } from '../testbed/cluster/component-process.js';
+import type { ControlPlane } from '../testbed/cluster/control-plane.js';
+import { onExitCleanup } from '../testbed/cluster/exit-cleanup.js';
 
 export interface CommandResult {
   readonly output: string;

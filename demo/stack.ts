@@ -6,14 +6,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { startAgent } from '../e2e/agent/agent-process.js';
-import type { ComponentProcess } from '../e2e/cluster/component-process.js';
-import { setCpuAffinity } from '../e2e/cluster/cpu-affinity.js';
-import { startControlPlane, type ControlPlane } from '../e2e/cluster/control-plane.js';
-import { kubectl } from '../e2e/cluster/kubectl.js';
-import { abandonedDirectories, claimDirectory } from '../e2e/cluster/ownership.js';
-import { NodeHarness } from '../e2e/harness/node-harness.js';
-import { OperatorProcess } from '../e2e/operator/operator-process.js';
+import { startAgent } from '../testbed/components/agent-process.js';
+import type { ComponentProcess } from '../testbed/cluster/component-process.js';
+import { setCpuAffinity } from '../testbed/cluster/cpu-affinity.js';
+import { startControlPlane, type ControlPlane } from '../testbed/cluster/control-plane.js';
+import { kubectl } from '../testbed/cluster/kubectl.js';
+import { abandonedDirectories, claimDirectory } from '../testbed/cluster/ownership.js';
+import { NodeHarness } from '../testbed/kubelet/node-harness.js';
+import { OperatorProcess } from '../testbed/components/operator-process.js';
 import { DemoError } from './errors.js';
 import type { Screen } from './screen.js';
 

@@ -8,4 +8,4 @@ cd "$root"
 bash scripts/setup.sh
 # shellcheck source=scripts/env.sh
 . scripts/env.sh
-exec node --no-experimental-strip-types --no-deprecation --import ./test/register.mjs demo/main.ts "$@"
+exec node --no-experimental-strip-types --no-deprecation --import ./scripts/register-ts.mjs demo/main.ts "$@"

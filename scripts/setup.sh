@@ -52,6 +52,6 @@ step "compiling the agent and the operator to JavaScript (build/js)"
 npx tsc -p tsconfig.build.json
 
 step "building the control plane (etcd, kube-apiserver, kubectl; cached by version)"
-e2e/cluster/build.sh >/dev/null
+testbed/cluster/build.sh >/dev/null
 
 step "setup complete (node $(node --version))"

@@ -10,16 +10,16 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { join } from 'node:path';
 
 import type { VictimReport } from '../../crds/index.js';
-import { missingBpf, requireOrSkip } from '../../test/support/requirements.js';
-import type { ComponentProcess } from '../cluster/component-process.js';
-import { allCpus, setCpuAffinity } from '../cluster/cpu-affinity.js';
-import { eventually } from '../cluster/eventually.js';
-import { kubectl } from '../cluster/kubectl.js';
-import { useControlPlane } from '../cluster/mocha.js';
-import { NodeHarness } from '../harness/node-harness.js';
-import { OperatorProcess } from '../operator/operator-process.js';
-import { cpuHog, fioJob, memoryHog } from '../workloads/commands.js';
-import { startAgent } from './agent-process.js';
+import { missingBpf, requireOrSkip } from '../../testbed/host/requirements.js';
+import type { ComponentProcess } from '../../testbed/cluster/component-process.js';
+import { allCpus, setCpuAffinity } from '../../testbed/cluster/cpu-affinity.js';
+import { eventually } from '../../testbed/cluster/eventually.js';
+import { kubectl } from '../../testbed/cluster/kubectl.js';
+import { useControlPlane } from '../support/mocha.js';
+import { NodeHarness } from '../../testbed/kubelet/node-harness.js';
+import { OperatorProcess } from '../../testbed/components/operator-process.js';
+import { cpuHog, fioJob, memoryHog } from '../../testbed/workloads/commands.js';
+import { startAgent } from '../../testbed/components/agent-process.js';
 
 const systemCpu = '0';
 

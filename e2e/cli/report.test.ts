@@ -7,10 +7,15 @@ import { join } from 'node:path';
 
 import { ContentType, KubeClient } from '../../common/kube/client.js';
 import { paths } from '../../common/kube/paths.js';
-import { kubectl } from '../cluster/kubectl.js';
-import { useControlPlane } from '../cluster/mocha.js';
-import { binDir, runCli } from './cli-process.js';
-import { sampleNamespace, sampleSessionName, sampleSessionSpec, sampleStatus } from './sample-session.js';
+import { kubectl } from '../../testbed/cluster/kubectl.js';
+import { useControlPlane } from '../support/mocha.js';
+import { binDir, runCli } from '../../testbed/components/cli-process.js';
+import {
+  sampleNamespace,
+  sampleSessionName,
+  sampleSessionSpec,
+  sampleStatus,
+} from '../../test/fixtures/sample-session.js';
 
 describe('crosstalk report (e2e)', function () {
   this.timeout(60_000);

@@ -7,10 +7,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { jsonLines } from '../../test/integration/cli/gated.js';
-import { missingBpf, requireOrSkip } from '../../test/support/requirements.js';
-import { useControlPlane } from '../cluster/mocha.js';
-import { NodeHarness } from '../harness/node-harness.js';
-import { startCli } from './cli-process.js';
+import { missingBpf, requireOrSkip } from '../../testbed/host/requirements.js';
+import { useControlPlane } from '../support/mocha.js';
+import { NodeHarness } from '../../testbed/kubelet/node-harness.js';
+import { startCli } from '../../testbed/components/cli-process.js';
 
 const MiB = 1024 * 1024;
 

@@ -11,18 +11,18 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
 import { readCgroupMounts, readProcCgroup } from '../../agent/cgroups/mounts.js';
-import { placementHierarchies, TestCgroup } from '../../test/support/cgroups.js';
-import { missingRoot, requireOrSkip } from '../../test/support/requirements.js';
-import { NodeHarness } from '../harness/node-harness.js';
-import { controlPlaneBinaries, missingControlPlane } from './binaries.js';
-import { crdManifests, startControlPlane } from './control-plane.js';
-import { eventually } from './eventually.js';
-import { kubectl } from './kubectl.js';
-import { portListening, processAlive } from './liveness.js';
-import { useControlPlane } from './mocha.js';
+import { placementHierarchies, TestCgroup } from '../../testbed/host/cgroups.js';
+import { missingRoot, requireOrSkip } from '../../testbed/host/requirements.js';
+import { NodeHarness } from '../../testbed/kubelet/node-harness.js';
+import { controlPlaneBinaries, missingControlPlane } from '../../testbed/cluster/binaries.js';
+import { crdManifests, startControlPlane } from '../../testbed/cluster/control-plane.js';
+import { eventually } from '../../testbed/cluster/eventually.js';
+import { kubectl } from '../../testbed/cluster/kubectl.js';
+import { portListening, processAlive } from '../../testbed/cluster/liveness.js';
+import { useControlPlane } from '../support/mocha.js';
 
 const placeholderCrds = fileURLToPath(new URL('testdata/placeholder-crds.yaml', import.meta.url));
-const mainScript = fileURLToPath(new URL('main.ts', import.meta.url));
+const mainScript = fileURLToPath(new URL('../../testbed/cluster/main.ts', import.meta.url));
 
 describe('e2e control plane', function () {
   // The repository's CRDs get a test of their own below.
@@ -134,7 +134,7 @@ describe('e2e control plane teardown', function () {
       [
         '--no-experimental-strip-types',
         '--import',
-        './test/register.mjs',
+        './scripts/register-ts.mjs',
         '--no-deprecation',
         mainScript,
         'up',

@@ -1,4 +1,4 @@
-// The operator and agent identities get exactly what e2e/cluster/rbac.yaml grants: each
+// The operator and agent identities get exactly what testbed/cluster/rbac.yaml grants: each
 // allowed verb works, everything else is denied, by RBAC (kubectl auth can-i and real
 // requests) and, for an agent writing another node's NodeDiagnostic, by the admission
 // policy.
@@ -6,10 +6,10 @@ import { ApiException, CustomObjectsApi, PatchStrategy, setHeaderOptions } from 
 import { expect } from 'chai';
 import { fileURLToPath } from 'node:url';
 
-import { eventually } from './eventually.js';
-import type { Identity } from './identities.js';
-import { kubectl } from './kubectl.js';
-import { useControlPlane } from './mocha.js';
+import { eventually } from '../../testbed/cluster/eventually.js';
+import type { Identity } from '../../testbed/cluster/identities.js';
+import { kubectl } from '../../testbed/cluster/kubectl.js';
+import { useControlPlane } from '../support/mocha.js';
 
 // Stand-ins with the real names: these tests are about access, not about the schemas.
 const placeholderCrds = fileURLToPath(new URL('testdata/placeholder-crds.yaml', import.meta.url));

@@ -8,13 +8,13 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { readCgroupMounts, readProcCgroup } from '../../agent/cgroups/mounts.js';
-import { placementHierarchies } from '../../test/support/cgroups.js';
-import { missingBpf, requireOrSkip } from '../../test/support/requirements.js';
-import { missingControlPlane } from '../cluster/binaries.js';
-import { repoRoot } from '../cluster/component-process.js';
-import { eventually } from '../cluster/eventually.js';
-import { onExitCleanup } from '../cluster/exit-cleanup.js';
-import { portListening } from '../cluster/liveness.js';
+import { placementHierarchies } from '../../testbed/host/cgroups.js';
+import { missingBpf, requireOrSkip } from '../../testbed/host/requirements.js';
+import { missingControlPlane } from '../../testbed/cluster/binaries.js';
+import { repoRoot } from '../../testbed/cluster/component-process.js';
+import { eventually } from '../../testbed/cluster/eventually.js';
+import { onExitCleanup } from '../../testbed/cluster/exit-cleanup.js';
+import { portListening } from '../../testbed/cluster/liveness.js';
 
 class DemoRun {
   output = '';
@@ -24,7 +24,7 @@ class DemoRun {
   constructor(args: readonly string[]) {
     // prettier-ignore
     this.child = spawn(process.execPath, [
-      '--no-experimental-strip-types', '--no-deprecation', '--import', './test/register.mjs', 'demo/main.ts', ...args,
+      '--no-experimental-strip-types', '--no-deprecation', '--import', './scripts/register-ts.mjs', 'demo/main.ts', ...args,
     ], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
     const unregister = onExitCleanup(() => this.child.kill('SIGKILL'));
     for (const stream of [this.child.stdout, this.child.stderr]) {

@@ -3,14 +3,14 @@
 // (agent identity, status subresource). Everything is checked through kubectl.
 import { expect } from 'chai';
 
-import { missingRoot, requireOrSkip } from '../../test/support/requirements.js';
-import { eventually } from '../cluster/eventually.js';
-import { kubectl, type KubectlOptions } from '../cluster/kubectl.js';
-import { useControlPlane } from '../cluster/mocha.js';
-import { NodeHarness } from '../harness/node-harness.js';
+import { missingRoot, requireOrSkip } from '../../testbed/host/requirements.js';
+import { eventually } from '../../testbed/cluster/eventually.js';
+import { kubectl, type KubectlOptions } from '../../testbed/cluster/kubectl.js';
+import { useControlPlane } from '../support/mocha.js';
+import { NodeHarness } from '../../testbed/kubelet/node-harness.js';
 import { ContentType, KubeClient } from '../../common/kube/client.js';
 import { paths } from '../../common/kube/paths.js';
-import { leaseNamespace, OperatorProcess } from './operator-process.js';
+import { leaseNamespace, OperatorProcess } from '../../testbed/components/operator-process.js';
 
 interface Item {
   metadata: {

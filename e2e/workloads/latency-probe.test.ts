@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 
-import { latencyProbeBinary, latencyProbeCommand, parseLatencyReports } from './latency-probe.js';
+import { latencyProbeBinary, latencyProbeCommand, parseLatencyReports } from '../../testbed/workloads/latency-probe.js';
 
 const run = promisify(execFile);
 

@@ -8,7 +8,7 @@ import { expect } from 'chai';
 import type { CpuWindow } from '../../agent/probes/index.js';
 import { readPsi } from '../../agent/psi.js';
 import { parseFlatKeyed } from '../../agent/cgroups/files.js';
-import { missingPureCgroupV2 } from '../support/requirements.js';
+import { missingPureCgroupV2 } from '../../testbed/host/requirements.js';
 import { useProbeFixture, sleep } from '../integration/probes/workloads.js';
 
 describe('cpu.max throttling on pure cgroup v2', function () {

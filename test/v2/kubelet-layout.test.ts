@@ -9,7 +9,7 @@ import { readCgroupMounts } from '../../agent/cgroups/mounts.js';
 import { CgroupRegistry, readHierarchyIds } from '../../agent/cgroups/registry.js';
 import type { KubeletCgroup } from '../../agent/cgroups/kubelet-path.js';
 import type { CgroupEvent } from '../../agent/probes/index.js';
-import { missingPureCgroupV2 } from '../support/requirements.js';
+import { missingPureCgroupV2 } from '../../testbed/host/requirements.js';
 import { useProbeFixture } from '../integration/probes/workloads.js';
 
 const uids = [

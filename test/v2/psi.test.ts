@@ -9,9 +9,9 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import { psiDelta, readPsi, type PsiSnapshot, type PsiWindow } from '../../agent/psi.js';
-import { blockDeviceOf } from '../support/block-device.js';
-import { TestCgroup } from '../support/cgroups.js';
-import { missingPureCgroupV2, requireOrSkip } from '../support/requirements.js';
+import { blockDeviceOf } from '../../testbed/host/block-device.js';
+import { TestCgroup } from '../../testbed/host/cgroups.js';
+import { missingPureCgroupV2, requireOrSkip } from '../../testbed/host/requirements.js';
 
 const MiB = 1024 * 1024;
 const burn = ['-c', 'while :; do :; done'];

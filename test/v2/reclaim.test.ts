@@ -7,7 +7,7 @@ import { join } from 'node:path';
 
 import { parseFlatKeyed } from '../../agent/cgroups/files.js';
 import { readPsi } from '../../agent/psi.js';
-import { missingPureCgroupV2 } from '../support/requirements.js';
+import { missingPureCgroupV2 } from '../../testbed/host/requirements.js';
 import { useProbeFixture } from '../integration/probes/workloads.js';
 
 const MiB = 1024 * 1024;

@@ -6,9 +6,9 @@ import { expect } from 'chai';
 import { join } from 'node:path';
 
 import type { BlockDevice, IoWindow, SlowIoEvent } from '../../agent/probes/index.js';
-import { blockDeviceOf } from '../support/block-device.js';
-import type { TestCgroup } from '../support/cgroups.js';
-import { missingPureCgroupV2 } from '../support/requirements.js';
+import { blockDeviceOf } from '../../testbed/host/block-device.js';
+import type { TestCgroup } from '../../testbed/host/cgroups.js';
+import { missingPureCgroupV2 } from '../../testbed/host/requirements.js';
 import { diskOf, useProbeFixture } from '../integration/probes/workloads.js';
 
 const MiB = 1024 * 1024;

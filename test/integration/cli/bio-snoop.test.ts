@@ -5,7 +5,7 @@ import { expect } from 'chai';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 
-import { startCli } from '../../../e2e/cli/cli-process.js';
+import { startCli } from '../../../testbed/components/cli-process.js';
 import { useProbeFixture } from '../probes/workloads.js';
 import { gated, jsonLines, withoutKubeconfig } from './gated.js';
 

@@ -4,7 +4,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 
-import type { TestCgroup } from '../../support/cgroups.js';
+import type { TestCgroup } from '../../../testbed/host/cgroups.js';
 
 export interface GatedProcess {
   readonly child: ChildProcess;

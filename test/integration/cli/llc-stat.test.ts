@@ -6,7 +6,7 @@
 import { expect } from 'chai';
 import { existsSync } from 'node:fs';
 
-import { runCli, startCli } from '../../../e2e/cli/cli-process.js';
+import { runCli, startCli } from '../../../testbed/components/cli-process.js';
 import { useProbeFixture } from '../probes/workloads.js';
 import { gated, jsonLines } from './gated.js';
 

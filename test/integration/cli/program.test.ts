@@ -2,8 +2,8 @@
 // and what an unprivileged user is told (the capability to grant, exit status 4).
 import { expect } from 'chai';
 
-import { crosstalkBin, runCli } from '../../../e2e/cli/cli-process.js';
-import { missingRoot, requireOrSkip } from '../../support/requirements.js';
+import { crosstalkBin, runCli } from '../../../testbed/components/cli-process.js';
+import { missingRoot, requireOrSkip } from '../../../testbed/host/requirements.js';
 
 const subcommands = ['report', 'bio-snoop', 'dr-snoop', 'runq-snoop', 'llc-stat', 'top'];
 

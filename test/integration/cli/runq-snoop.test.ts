@@ -3,7 +3,7 @@
 // the second as the one that held the CPU.
 import { expect } from 'chai';
 
-import { crosstalkBin, startCli } from '../../../e2e/cli/cli-process.js';
+import { crosstalkBin, startCli } from '../../../testbed/components/cli-process.js';
 import { useProbeFixture, sleep } from '../probes/workloads.js';
 import { jsonLines, withoutKubeconfig } from './gated.js';
 

@@ -4,9 +4,9 @@
 import { expect } from 'chai';
 import { execFileSync, spawnSync } from 'node:child_process';
 
-import { crosstalkBin, startCli } from '../../../e2e/cli/cli-process.js';
-import { eventually } from '../../../e2e/cluster/eventually.js';
-import { requireOrSkip } from '../../support/requirements.js';
+import { crosstalkBin, startCli } from '../../../testbed/components/cli-process.js';
+import { eventually } from '../../../testbed/cluster/eventually.js';
+import { requireOrSkip } from '../../../testbed/host/requirements.js';
 import { missingTool, useProbeFixture, sleep } from '../probes/workloads.js';
 import { jsonLines, withoutKubeconfig } from './gated.js';
 

@@ -4,7 +4,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 
 import { ProbeError, ProbeSession } from '../../../agent/probes/index.js';
-import { missingBpf, missingRoot, requireOrSkip } from '../../support/requirements.js';
+import { missingBpf, missingRoot, requireOrSkip } from '../../../testbed/host/requirements.js';
 
 describe('native probe errors', function () {
   it('reports unreadable kernel BTF as ENOENT before loading anything', function () {
@@ -46,7 +46,7 @@ describe('native probe errors', function () {
       '--no-experimental-strip-types',
       '--no-deprecation',
       '--import',
-      './test/register.mjs',
+      './scripts/register-ts.mjs',
       'test/fixtures/open-cpu-probe.ts',
     ]);
     const result = JSON.parse(stdout) as { name: string; code: string; op: string; probe: string; message: string };

@@ -8,8 +8,8 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 
 import type { CpuWindow, ProbeSession, ProbeWindow } from '../../../agent/probes/index.js';
-import type { TestCgroup } from '../../support/cgroups.js';
-import { requireOrSkip } from '../../support/requirements.js';
+import type { TestCgroup } from '../../../testbed/host/cgroups.js';
+import { requireOrSkip } from '../../../testbed/host/requirements.js';
 import { missingTool, missingTracefs, type ProbeFixture, sleep, useProbeFixture } from './workloads.js';
 
 const unified = (cg: TestCgroup) => ({ hierarchyId: 0, id: cg.id('unified') });

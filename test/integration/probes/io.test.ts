@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 
 import type { IoOp, IoWindow, ProbeSession, SlowIoEvent } from '../../../agent/probes/index.js';
-import type { TestCgroup } from '../../support/cgroups.js';
+import type { TestCgroup } from '../../../testbed/host/cgroups.js';
 import { diskOf, useProbeFixture } from './workloads.js';
 
 const MiB = 1024 * 1024;

@@ -8,8 +8,8 @@ import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import { ProbeSession, type BlockDevice, type ProbeOptions } from '../../../agent/probes/index.js';
-import { TestCgroup } from '../../support/cgroups.js';
-import { missingBpf, requireOrSkip } from '../../support/requirements.js';
+import { TestCgroup } from '../../../testbed/host/cgroups.js';
+import { missingBpf, requireOrSkip } from '../../../testbed/host/requirements.js';
 
 /** Cgroups, processes, scratch directories and probe sessions that one test owns. */
 export class ProbeFixture {

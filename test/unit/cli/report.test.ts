@@ -2,7 +2,7 @@ import { expect } from 'chai';
 
 import { CliError } from '../../../cli/errors.js';
 import { parseSession, renderReport, reportJson, type ReportedSession } from '../../../cli/report.js';
-import { sampleNamespace, sampleSessionName, sampleStatus } from '../../../e2e/cli/sample-session.js';
+import { sampleNamespace, sampleSessionName, sampleStatus } from '../../fixtures/sample-session.js';
 
 const session: ReportedSession = {
   metadata: { name: sampleSessionName, namespace: sampleNamespace },

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { compareLatency, readLatencyReports, summarise } from '../../../demo/latency.js';
-import type { LatencyReport } from '../../../e2e/workloads/latency-probe.js';
+import type { LatencyReport } from '../../../testbed/workloads/latency-probe.js';
 
 function report(ts: number, p50: number, p99: number): LatencyReport {
   return { ts, requests: 1000, p50_us: p50, p99_us: p99, max_us: p99, service_p50_us: p50, service_p99_us: p99 };
