@@ -87,14 +87,14 @@ export function buildProgram(name: string): Command {
     .option('-d, --disk <disk>', 'only this disk (vda, or major:minor)')
     .option('-s, --stack', 'print the kernel stack of each IO (where it was queued)')
     .action(async (durationMs, o) => {
-      const [{ runSnoop }, { bioSnoop }] = await Promise.all([import('./snoop.js'), import('./bio-snoop.js')]);
+      const [{ runSnoop }, { bioSnoop }] = await Promise.all([import('./snoop.js'), import('./commands/bio-snoop.js')]);
       await runSnoop(bioSnoop, { ...o, thresholdNs: o.threshold, durationMs });
     });
 
   snoopCommand(program, 'dr-snoop', 'traces direct and memcg reclaim stalls longer than a threshold', 'stalls')
     .option('-s, --stack', 'print the kernel stack of each stall')
     .action(async (durationMs, o) => {
-      const [{ runSnoop }, { drSnoop }] = await Promise.all([import('./snoop.js'), import('./dr-snoop.js')]);
+      const [{ runSnoop }, { drSnoop }] = await Promise.all([import('./snoop.js'), import('./commands/dr-snoop.js')]);
       await runSnoop(drSnoop, { ...o, thresholdNs: o.threshold, durationMs });
     });
 
@@ -104,7 +104,7 @@ export function buildProgram(name: string): Command {
     'traces run-queue waits longer than a threshold, with who held the CPU meanwhile',
     'waits',
   ).action(async (durationMs, o) => {
-    const [{ runSnoop }, { runqSnoop }] = await Promise.all([import('./snoop.js'), import('./runq-snoop.js')]);
+    const [{ runSnoop }, { runqSnoop }] = await Promise.all([import('./snoop.js'), import('./commands/runq-snoop.js')]);
     await runSnoop(runqSnoop, { ...o, thresholdNs: o.threshold, durationMs });
   });
 
@@ -133,7 +133,7 @@ from one process to another. Needs a hardware PMU, and root or CAP_BPF and CAP_P
 without a PMU (most virtual machines) it says so and exits with status ${exitCodes.unsupported}.`,
     )
     .action(async (durationMs, o) => {
-      const { runLlcStat } = await import('./llc-stat.js');
+      const { runLlcStat } = await import('./commands/llc-stat.js');
       await runLlcStat({
         by: o.by,
         minReferences: o.samplePeriod,
@@ -169,7 +169,7 @@ aggressors are assessed per window as the agent does for victims. Needs root, or
 and CAP_PERFMON; CPI needs a hardware PMU.`,
     )
     .action(async (durationMs, o) => {
-      const { runTop } = await import('./top.js');
+      const { runTop } = await import('./commands/top.js');
       await runTop({ ...o, intervalMs: o.interval, durationMs });
     });
 

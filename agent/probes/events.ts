@@ -4,7 +4,7 @@
 import { cgroupEventKinds, ioFlags, ioOps, reclaimKinds } from '../native/constants.js';
 import type { RawRecord, RawSections } from '../native/index.js';
 import type { CgroupEvent, ProbeEvent, RunqHolder, SlowIoEvent, SlowReclaimEvent, SlowRunqEvent } from './types.js';
-import { deviceOf, ioOpOf } from './window.js';
+import { deviceOf, ioOpOf } from '../windows/probe-deltas.js';
 
 export interface EventContext {
   /** Hierarchy of the io probe's owner ids (blkio on v1 hosts, else unified). */

@@ -7,7 +7,7 @@ import { NativeProbes, probeNames, ProbeError, type ProbeName } from '../native/
 import { decodeEvents } from './events.js';
 import { kernelSymbols } from './kallsyms.js';
 import type { CgroupRef, ProbeEvent, ProbeStatus, ProbeWindow } from './types.js';
-import { diffWindow, type Snapshot } from './window.js';
+import { diffWindow, type Snapshot } from '../windows/probe-deltas.js';
 
 /** Monotonic (CLOCK_MONOTONIC, as bpf_ktime_get_ns) and wall clocks; injectable. */
 export interface Clock {

@@ -1,11 +1,11 @@
 // `crosstalk dr-snoop`: one line per memory reclaim stall longer than the threshold,
 // drsnoop's columns plus the kind (direct: the machine ran short; memcg: a cgroup hit its
 // limit), from the memory probe's slow-reclaim records.
-import { formatDuration } from '../agent/report/format.js';
-import type { ProbeEvent, SlowReclaimEvent } from '../agent/probes/index.js';
-import { clockTime, formatHeader, formatRow, milliseconds, type Column } from './columns.js';
-import { ownerText } from './owners.js';
-import type { SnoopTool } from './snoop.js';
+import { formatDuration } from '../../agent/report/format.js';
+import type { ProbeEvent, SlowReclaimEvent } from '../../agent/probes/index.js';
+import { clockTime, formatHeader, formatRow, milliseconds, type Column } from '../columns.js';
+import { ownerText } from '../owners.js';
+import type { SnoopTool } from '../snoop.js';
 
 const columns: Column[] = [
   { title: 'TIME', width: 8 },

@@ -1,8 +1,8 @@
 import { expect } from 'chai';
 
-import type { CgroupRef, SlowRunqEvent } from '../../../agent/probes/index.js';
-import { runqSnoop } from '../../../cli/runq-snoop.js';
-import type { SnoopContext, SnoopOptions } from '../../../cli/snoop.js';
+import type { CgroupRef, SlowRunqEvent } from '../../../../agent/probes/index.js';
+import { runqSnoop } from '../../../../cli/commands/runq-snoop.js';
+import type { SnoopContext, SnoopOptions } from '../../../../cli/snoop.js';
 
 const paths: Record<string, string> = { '5': '/run/a', '6': '/run/b', '7': '/kubepods/pod-x' };
 

@@ -4,18 +4,18 @@
 // blocks when piped, or as one JSON object per window.
 import { createLogUpdate } from 'log-update';
 
-import { diskNamer } from '../agent/disks.js';
-import { addAll } from '../agent/measure/counters.js';
-import { FileSampler } from '../agent/measure/file-sampler.js';
-import { foldWindow } from '../agent/measure/fold.js';
-import type { ProbeStatus } from '../agent/probes/index.js';
-import { formatPercent } from '../agent/report/format.js';
-import type { Resource } from '../agent/report/thresholds.js';
-import { SessionMeasure } from '../agent/windows/session-measure.js';
-import { CgroupOwners, ownerText, PodNames } from './owners.js';
-import { openProbes } from './probes.js';
-import { runUntilStopped } from './run-loop.js';
-import { activeSubjects, frameOverhead, renderTop, topJson, topRows, type TopFrame } from './top-view.js';
+import { diskNamer } from '../../agent/disks.js';
+import { addAll } from '../../agent/measure/counters.js';
+import { FileSampler } from '../../agent/measure/file-sampler.js';
+import { foldWindow } from '../../agent/measure/fold.js';
+import type { ProbeStatus } from '../../agent/probes/index.js';
+import { formatPercent } from '../../agent/report/format.js';
+import type { Resource } from '../../agent/report/thresholds.js';
+import { SessionMeasure } from '../../agent/windows/session-measure.js';
+import { CgroupOwners, ownerText, PodNames } from '../owners.js';
+import { openProbes } from '../probes.js';
+import { runUntilStopped } from '../run-loop.js';
+import { activeSubjects, frameOverhead, renderTop, topJson, topRows, type TopFrame } from '../top-view.js';
 
 export interface TopOptions {
   readonly intervalMs: number;

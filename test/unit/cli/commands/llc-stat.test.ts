@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 
-import type { CacheWindow } from '../../../agent/probes/index.js';
-import { llcRows, renderLlc } from '../../../cli/llc-stat.js';
+import type { CacheWindow } from '../../../../agent/probes/index.js';
+import { llcRows, renderLlc } from '../../../../cli/commands/llc-stat.js';
 
 const task = (pid: number, cpu: number, comm: string, refs: number, misses: number) => ({
   pid,

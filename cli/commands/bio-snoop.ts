@@ -1,10 +1,10 @@
 // `crosstalk bio-snoop`: one line per block IO slower than the threshold, biosnoop's
 // columns (the request flags as rwbs letters), from the io probe's slow-IO records.
-import { formatBytes, formatDuration } from '../agent/report/format.js';
-import type { ProbeEvent, SlowIoEvent } from '../agent/probes/index.js';
-import { formatHeader, formatRow, milliseconds, type Column } from './columns.js';
-import { ownerText } from './owners.js';
-import type { SnoopContext, SnoopTool } from './snoop.js';
+import { formatBytes, formatDuration } from '../../agent/report/format.js';
+import type { ProbeEvent, SlowIoEvent } from '../../agent/probes/index.js';
+import { formatHeader, formatRow, milliseconds, type Column } from '../columns.js';
+import { ownerText } from '../owners.js';
+import type { SnoopContext, SnoopTool } from '../snoop.js';
 
 const columns: Column[] = [
   { title: 'TIME(s)', width: 11 },

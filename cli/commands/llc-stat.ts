@@ -1,13 +1,13 @@
 // `crosstalk llc-stat`: last-level cache references, misses and hit rate per process and
 // CPU (llcstat's rows) or per cgroup, counted by the cache probe over the run and printed
 // at its end. Without a hardware PMU there is nothing to count: one line says so.
-import type { CacheWindow, ProbeSession } from '../agent/probes/index.js';
-import { cacheMetrics } from '../agent/probes/index.js';
-import { CliError } from './errors.js';
-import { CgroupOwners } from './owners.js';
-import { openProbes, unavailable } from './probes.js';
-import { runUntilStopped } from './run-loop.js';
-import { renderTable } from './table.js';
+import type { CacheWindow, ProbeSession } from '../../agent/probes/index.js';
+import { cacheMetrics } from '../../agent/probes/index.js';
+import { CliError } from '../errors.js';
+import { CgroupOwners } from '../owners.js';
+import { openProbes, unavailable } from '../probes.js';
+import { runUntilStopped } from '../run-loop.js';
+import { renderTable } from '../table.js';
 
 export type LlcGrouping = 'pid' | 'cgroup';
 

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 
 import type { ProbeName, RawRecord, RawSections } from '../../../../agent/native/index.js';
-import { diffWindow, type Snapshot } from '../../../../agent/probes/window.js';
+import { diffWindow, type Snapshot } from '../../../../agent/windows/probe-deltas.js';
 
 const zeros = (n: number) => Array.from({ length: n }, () => 0n);
 

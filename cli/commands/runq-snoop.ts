@@ -1,11 +1,11 @@
 // `crosstalk runq-snoop`: one line per run-queue wait longer than the threshold
 // (runqslower's columns) with who held the CPU meanwhile: the task the waiter replaced
 // and the cgroups whose tasks ran during the wait, with their shares of it.
-import { formatDuration } from '../agent/report/format.js';
-import type { CgroupRef, ProbeEvent, SlowRunqEvent } from '../agent/probes/index.js';
-import { clockTime, formatHeader, formatRow, milliseconds, type Column } from './columns.js';
-import { ownerText } from './owners.js';
-import type { SnoopContext, SnoopTool } from './snoop.js';
+import { formatDuration } from '../../agent/report/format.js';
+import type { CgroupRef, ProbeEvent, SlowRunqEvent } from '../../agent/probes/index.js';
+import { clockTime, formatHeader, formatRow, milliseconds, type Column } from '../columns.js';
+import { ownerText } from '../owners.js';
+import type { SnoopContext, SnoopTool } from '../snoop.js';
 
 const columns: Column[] = [
   { title: 'TIME', width: 8 },

@@ -18,7 +18,7 @@ import type {
   ReclaimStalls,
   RunqueueWaits,
   WaitShare,
-} from './types.js';
+} from '../probes/types.js';
 
 /** Cumulative values by record key, as of the previous read. */
 export type Snapshot = ReadonlyMap<string, readonly bigint[]>;
