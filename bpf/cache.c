@@ -114,6 +114,11 @@ static int cache_load(struct ct_session *s, const struct ct_options *o)
 	err = cache_bpf__load(s->cache);
 	if (err)
 		return ct_load_failed(s, CT_PROBE_CACHE, err);
+	s->probe[CT_PROBE_CACHE] = (struct ct_probe_info){
+		.ops = &ct_cache_ops,
+		.obj = s->cache->obj,
+		.health = &s->cache->bss->health,
+	};
 	for (int cpu = 0; cpu < s->ncpus; cpu++) {
 		for (int k = 0; k < CT_CACHE_COUNTERS; k++) {
 			int fd = s->perf_fds[(size_t)cpu * CT_CACHE_COUNTERS + k];
@@ -193,24 +198,10 @@ static void cache_destroy(struct ct_session *s)
 	s->nperf_fds = 0;
 }
 
-static const struct ct_health *cache_health(const struct ct_session *s)
-{
-	return &s->cache->bss->health;
-}
-
-static struct bpf_object *cache_object(const struct ct_session *s)
-{
-	return s->cache->obj;
-}
-
 const struct ct_probe_ops ct_cache_ops = {
+	.name = "cache",
 	.load = cache_load,
 	.attach = cache_attach,
 	.read = cache_read,
 	.destroy = cache_destroy,
-	.health = cache_health,
-	.object = cache_object,
-	.targets = ct_no_map,
-	.events = ct_no_map,
-	.stacks = ct_no_map,
 };

@@ -12,10 +12,10 @@
  * Everything is keyed by the cgroup of the task the event is about (prev, next,
  * wakee), never the current task's. The idle task (pid 0) is never a subject.
  *
- * Node-local tools (crosstalk runq-snoop, top) set all_targets: every cgroup is a
- * victim, without a targets map. They may also ask for a record of each wait above a
- * threshold, with the cgroups that held the CPU meanwhile. Both knobs are read-only
- * data set before load, so the agent's programs are verified without those paths. */
+ * Node-local tools (crosstalk runq-snoop, top) make every cgroup a victim
+ * (targets.bpf.h) and may ask for a record of each wait above a threshold, with the
+ * cgroups that held the CPU meanwhile: read-only data set before load, so the agent's
+ * programs are verified without those paths. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
@@ -25,6 +25,7 @@
 #include "core_fixes.bpf.h"
 #include "hist.bpf.h"
 #include "maps.bpf.h"
+#include "targets.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -56,15 +57,6 @@ struct {
 	__type(value, __u64);
 } wait_pairs SEC(".maps");
 
-/* Victim cgroups (unified ids), written by user space: the one map that holds
- * configuration, because the set changes while the probe runs. */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, CT_MAX_TARGETS);
-	__type(key, __u64);
-	__type(value, __u8);
-} targets SEC(".maps");
-
 /* When each victim task entered the run queue. Task storage (tp_btf) needs no pid
  * hash: no size limit, no pid reuse, freed with the task. */
 struct {
@@ -90,28 +82,10 @@ struct {
 } slow_waits SEC(".maps");
 
 /* Set by user space before load. */
-const volatile bool all_targets = false;
 const volatile bool runq_events = false;
 const volatile __u64 runq_slow_ns = 10 * 1000 * 1000;
 
-/* Written by user space with the targets map (see CT_TARGET_BITS). */
-__u64 target_bits[CT_TARGET_BITS / 64] = {};
-
 struct ct_health health = {};
-
-static __always_inline bool maybe_target(__u64 cgroup)
-{
-	__u32 bit = ct_target_bit(cgroup);
-
-	if (all_targets)
-		return true;
-	return target_bits[(bit / 64) & (CT_TARGET_BITS / 64 - 1)] & (1ULL << (bit % 64));
-}
-
-static __always_inline bool is_target(__u64 cgroup)
-{
-	return all_targets || (maybe_target(cgroup) && bpf_map_lookup_elem(&targets, &cgroup) != NULL);
-}
 
 /* The enqueue stamp of a task, created when asked; NULL when absent. */
 static __always_inline __u64 *stamp_of(struct task_struct *t, __u32 pid, bool create, bool btf)

@@ -49,7 +49,20 @@ static int cpu_load(struct ct_session *s, const struct ct_options *o)
 	if (!(o->flags & CT_OPT_RUNQ_EVENTS))
 		bpf_map__set_max_entries(s->cpu->maps.slow_waits, getpagesize());
 	err = cpu_bpf__load(s->cpu);
-	return err ? ct_load_failed(s, CT_PROBE_CPU, err) : 0;
+	if (err)
+		return ct_load_failed(s, CT_PROBE_CPU, err);
+	s->probe[CT_PROBE_CPU] = (struct ct_probe_info){
+		.ops = &ct_cpu_ops,
+		.obj = s->cpu->obj,
+		.health = &s->cpu->bss->health,
+		.targets = s->cpu->maps.targets,
+		.target_bits = s->cpu->bss->target_bits,
+		.events = s->cpu->maps.slow_waits,
+		.event_kind = CT_SECTION_RUNQ_EVENTS,
+		.sample_size = sizeof(struct ct_runq_event),
+		.record_size = sizeof(struct ct_runq_event),
+	};
+	return 0;
 }
 
 static int cpu_attach(struct ct_session *s)
@@ -59,21 +72,6 @@ static int cpu_attach(struct ct_session *s)
 	return err ? ct_probe_fail(s, CT_PROBE_CPU, CT_STATE_FAILED, err, "attach",
 				   "cannot attach the cpu probe to sched_switch/sched_wakeup")
 		   : 0;
-}
-
-/* Keeps the kernel's victim bitmap (CT_TARGET_BITS) in step with the targets map. */
-static void cpu_target_hint(struct ct_session *s, const __u64 *ids, size_t count, bool widen)
-{
-	__u64 bits[CT_TARGET_BITS / 64] = { 0 };
-	volatile __u64 *live = s->cpu->bss->target_bits;
-
-	for (size_t i = 0; i < count; i++) {
-		__u32 bit = ct_target_bit(ids[i]);
-
-		bits[bit / 64] |= 1ULL << (bit % 64);
-	}
-	for (size_t w = 0; w < CT_TARGET_BITS / 64; w++)
-		live[w] = widen ? live[w] | bits[w] : bits[w];
 }
 
 /* Each CPU's seqcount, segment start and running cgroup; NULL when out of memory. */
@@ -245,35 +243,10 @@ static void cpu_destroy(struct ct_session *s)
 	s->running = NULL;
 }
 
-static const struct ct_health *cpu_health(const struct ct_session *s)
-{
-	return &s->cpu->bss->health;
-}
-
-static struct bpf_object *cpu_object(const struct ct_session *s)
-{
-	return s->cpu->obj;
-}
-
-static struct bpf_map *cpu_targets(const struct ct_session *s)
-{
-	return s->cpu->maps.targets;
-}
-
-static struct bpf_map *cpu_events(const struct ct_session *s)
-{
-	return s->cpu->maps.slow_waits;
-}
-
 const struct ct_probe_ops ct_cpu_ops = {
+	.name = "cpu",
 	.load = cpu_load,
 	.attach = cpu_attach,
 	.read = cpu_read,
 	.destroy = cpu_destroy,
-	.health = cpu_health,
-	.object = cpu_object,
-	.targets = cpu_targets,
-	.target_hint = cpu_target_hint,
-	.events = cpu_events,
-	.stacks = ct_no_map,
 };

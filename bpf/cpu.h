@@ -9,17 +9,6 @@
  * covered part; the rest is counted as unattributed. */
 #define CT_RUN_RING 32
 
-/* A bitmap of victim cgroups (hashed ids), kept beside the targets map by user space:
- * a bit test lets every other cgroup skip the map lookup and the task-storage lookup,
- * the two costliest steps of a sched_switch or wakeup that concerns no victim. A set
- * bit only means "maybe a victim": the map decides. */
-#define CT_TARGET_BITS 4096
-
-static inline __u32 ct_target_bit(__u64 cgroup_id)
-{
-	return (__u32)((cgroup_id * 0x9E3779B97F4A7C15ULL) >> 52); /* Fibonacci hash, 12 bits */
-}
-
 /* Per cgroup (every cgroup that ran: the aggressor view), per CPU. */
 struct ct_cpu_cgroup {
 	__u64 oncpu_ns;     /* time its tasks held a CPU */

@@ -12,6 +12,7 @@
 #include "core_fixes.bpf.h"
 #include "hist.bpf.h"
 #include "maps.bpf.h"
+#include "targets.bpf.h" /* victim owners: blkio-hierarchy ids on cgroup v1 */
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -23,8 +24,6 @@ const volatile bool capture_stacks = false;
 /* Before 5.11 (and 5.10.137) block_rq_insert/issue took (q, rq); user space reads the
  * shape from BTF. */
 const volatile bool rq_is_second_arg = false;
-/* Node-local tools (crosstalk bio-snoop): every owner is a victim, no targets map. */
-const volatile bool all_targets = false;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -48,14 +47,6 @@ struct {
 	__type(key, __u64);
 	__type(value, struct ct_io_start);
 } io_starts SEC(".maps");
-
-/* Victim owners (blkio-hierarchy ids on cgroup v1), written by user space. */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, CT_MAX_TARGETS);
-	__type(key, __u64);
-	__type(value, __u8);
-} targets SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -114,7 +105,7 @@ static __always_inline int on_start(void *ctx, struct request *rq, const struct 
 	__u64 key = (__u64)rq, now;
 	struct ct_io_start *s;
 
-	if (!all_targets && !bpf_map_lookup_elem(&targets, &v->owner))
+	if (!is_target(v->owner))
 		return 0;
 	now = bpf_ktime_get_ns();
 	s = bpf_map_lookup_elem(&io_starts, &key);

@@ -44,7 +44,22 @@ static int io_load(struct ct_session *s, const struct ct_options *o)
 	if (!(o->flags & CT_OPT_CAPTURE_STACKS))
 		bpf_map__set_max_entries(s->io->maps.io_stacks, 1);
 	err = io_bpf__load(s->io);
-	return err ? ct_load_failed(s, CT_PROBE_IO, err) : 0;
+	if (err)
+		return ct_load_failed(s, CT_PROBE_IO, err);
+	s->probe[CT_PROBE_IO] = (struct ct_probe_info){
+		.ops = &ct_io_ops,
+		.obj = s->io->obj,
+		.health = &s->io->bss->health,
+		.targets = s->io->maps.targets,
+		.target_bits = s->io->bss->target_bits,
+		.events = s->io->maps.io_events,
+		.event_kind = CT_SECTION_IO_EVENTS,
+		.sample_size = sizeof(struct ct_io_event),
+		.record_size = sizeof(struct ct_io_event_record),
+		.stacks = s->io->maps.io_stacks,
+		.stack_id_offset = offsetof(struct ct_io_event, stack_id),
+	};
+	return 0;
 }
 
 static int io_attach(struct ct_session *s)
@@ -111,39 +126,10 @@ static void io_destroy(struct ct_session *s)
 	s->io = NULL;
 }
 
-static const struct ct_health *io_health(const struct ct_session *s)
-{
-	return &s->io->bss->health;
-}
-
-static struct bpf_object *io_object(const struct ct_session *s)
-{
-	return s->io->obj;
-}
-
-static struct bpf_map *io_targets(const struct ct_session *s)
-{
-	return s->io->maps.targets;
-}
-
-static struct bpf_map *io_events(const struct ct_session *s)
-{
-	return s->io->maps.io_events;
-}
-
-static struct bpf_map *io_stacks(const struct ct_session *s)
-{
-	return s->io->maps.io_stacks;
-}
-
 const struct ct_probe_ops ct_io_ops = {
+	.name = "io",
 	.load = io_load,
 	.attach = io_attach,
 	.read = io_read,
 	.destroy = io_destroy,
-	.health = io_health,
-	.object = io_object,
-	.targets = io_targets,
-	.events = io_events,
-	.stacks = io_stacks,
 };

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
-/* The lifecycle probe's piece of the loader. Its events are pumped by events.c. */
+/* The lifecycle probe's piece of the loader. Its events are pumped by events.c; an
+ * rmdir makes the cgroup a tombstone at once, before any window reads its counters. */
 #include <errno.h>
 #include "session.h"
 #include "lifecycle.skel.h"
@@ -18,7 +19,18 @@ static int lifecycle_load(struct ct_session *s, const struct ct_options *o)
 				     "cannot open the lifecycle probe");
 	ct_choose_attach_mode(s, CT_PROBE_LIFECYCLE, s->lifecycle->obj, "cgroup_mkdir", o);
 	err = lifecycle_bpf__load(s->lifecycle);
-	return err ? ct_load_failed(s, CT_PROBE_LIFECYCLE, err) : 0;
+	if (err)
+		return ct_load_failed(s, CT_PROBE_LIFECYCLE, err);
+	s->probe[CT_PROBE_LIFECYCLE] = (struct ct_probe_info){
+		.ops = &ct_lifecycle_ops,
+		.obj = s->lifecycle->obj,
+		.health = &s->lifecycle->bss->health,
+		.events = s->lifecycle->maps.cgroup_events,
+		.event_kind = CT_SECTION_CGROUP_EVENTS,
+		.sample_size = sizeof(struct ct_cgroup_event),
+		.record_size = sizeof(struct ct_cgroup_event),
+	};
+	return 0;
 }
 
 static int lifecycle_attach(struct ct_session *s)
@@ -36,29 +48,18 @@ static void lifecycle_destroy(struct ct_session *s)
 	s->lifecycle = NULL;
 }
 
-static const struct ct_health *lifecycle_health(const struct ct_session *s)
+static void lifecycle_on_event(struct ct_session *s, const void *sample)
 {
-	return &s->lifecycle->bss->health;
-}
+	const struct ct_cgroup_event *e = sample;
 
-static struct bpf_object *lifecycle_object(const struct ct_session *s)
-{
-	return s->lifecycle->obj;
-}
-
-static struct bpf_map *lifecycle_events(const struct ct_session *s)
-{
-	return s->lifecycle->maps.cgroup_events;
+	if (e->kind == CT_CGROUP_RMDIR)
+		ct_dead_add(&s->dead, e->hierarchy_id, e->cgroup_id);
 }
 
 const struct ct_probe_ops ct_lifecycle_ops = {
+	.name = "lifecycle",
 	.load = lifecycle_load,
 	.attach = lifecycle_attach,
-	.read = NULL, /* events only */
 	.destroy = lifecycle_destroy,
-	.health = lifecycle_health,
-	.object = lifecycle_object,
-	.targets = ct_no_map,
-	.events = lifecycle_events,
-	.stacks = ct_no_map,
+	.on_event = lifecycle_on_event,
 };

@@ -7,14 +7,13 @@
 #include <bpf/bpf_tracing.h>
 #include "memory.h"
 #include "maps.bpf.h"
+#include "targets.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
 /* Set by user space before load. */
 const volatile __u64 slow_ns = 10 * 1000 * 1000;
 const volatile bool capture_stacks = false;
-/* Node-local tools (crosstalk dr-snoop): every cgroup's stalls are recorded. */
-const volatile bool all_targets = false;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -29,13 +28,6 @@ struct {
 	__type(key, int);
 	__type(value, struct ct_reclaim_start);
 } reclaim_start SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, CT_MAX_TARGETS);
-	__type(key, __u64);
-	__type(value, __u8);
-} targets SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -69,7 +61,7 @@ static __always_inline void emit_slow(void *ctx, __u32 kind, __u64 cgroup, __u64
 {
 	struct ct_reclaim_event *e;
 
-	if (latency < slow_ns || (!all_targets && !bpf_map_lookup_elem(&targets, &cgroup)))
+	if (latency < slow_ns || !is_target(cgroup))
 		return;
 	e = bpf_ringbuf_reserve(&reclaim_events, sizeof(*e), 0);
 	if (!e) {

@@ -35,7 +35,22 @@ static int memory_load(struct ct_session *s, const struct ct_options *o)
 	if (!(o->flags & CT_OPT_CAPTURE_STACKS))
 		bpf_map__set_max_entries(s->memory->maps.reclaim_stacks, 1);
 	err = memory_bpf__load(s->memory);
-	return err ? ct_load_failed(s, CT_PROBE_MEMORY, err) : 0;
+	if (err)
+		return ct_load_failed(s, CT_PROBE_MEMORY, err);
+	s->probe[CT_PROBE_MEMORY] = (struct ct_probe_info){
+		.ops = &ct_memory_ops,
+		.obj = s->memory->obj,
+		.health = &s->memory->bss->health,
+		.targets = s->memory->maps.targets,
+		.target_bits = s->memory->bss->target_bits,
+		.events = s->memory->maps.reclaim_events,
+		.event_kind = CT_SECTION_RECLAIM_EVENTS,
+		.sample_size = sizeof(struct ct_reclaim_event),
+		.record_size = sizeof(struct ct_reclaim_event_record),
+		.stacks = s->memory->maps.reclaim_stacks,
+		.stack_id_offset = offsetof(struct ct_reclaim_event, stack_id),
+	};
+	return 0;
 }
 
 static int memory_attach(struct ct_session *s)
@@ -77,39 +92,10 @@ static void memory_destroy(struct ct_session *s)
 	s->memory = NULL;
 }
 
-static const struct ct_health *memory_health(const struct ct_session *s)
-{
-	return &s->memory->bss->health;
-}
-
-static struct bpf_object *memory_object(const struct ct_session *s)
-{
-	return s->memory->obj;
-}
-
-static struct bpf_map *memory_targets(const struct ct_session *s)
-{
-	return s->memory->maps.targets;
-}
-
-static struct bpf_map *memory_events(const struct ct_session *s)
-{
-	return s->memory->maps.reclaim_events;
-}
-
-static struct bpf_map *memory_stacks(const struct ct_session *s)
-{
-	return s->memory->maps.reclaim_stacks;
-}
-
 const struct ct_probe_ops ct_memory_ops = {
+	.name = "memory",
 	.load = memory_load,
 	.attach = memory_attach,
 	.read = memory_read,
 	.destroy = memory_destroy,
-	.health = memory_health,
-	.object = memory_object,
-	.targets = memory_targets,
-	.events = memory_events,
-	.stacks = memory_stacks,
 };

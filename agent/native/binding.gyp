@@ -5,8 +5,13 @@
       "sources": [
         "src/addon.cc",
         "../../bpf/crosstalk.c",
+        "../../bpf/probes.c",
         "../../bpf/window.c",
         "../../bpf/events.c",
+        "../../bpf/buffer.c",
+        "../../bpf/tombstones.c",
+        "../../bpf/kernel.c",
+        "../../bpf/errors.c",
         "../../bpf/cpu.c",
         "../../bpf/io.c",
         "../../bpf/memory.c",
