@@ -107,7 +107,8 @@ export const sessionStatusSchema = z.object({
       failed: z.int().min(0).describe('Nodes whose agent reported a failure.'),
       readyOfTotal: z.string().max(32).describe('"ready/total", for kubectl get.'),
     })
-    .optional(),
+    .optional()
+    .describe('Nodes hosting victims and the state of their agents.'),
   summary: z
     .object({
       victims: z.int().min(0).describe('Victim pods being diagnosed.'),
@@ -120,7 +121,8 @@ export const sessionStatusSchema = z.object({
         .optional()
         .describe('The main aggressor of the worst victim, e.g. "batch/etl-7f9c (cpu 81%)".'),
     })
-    .optional(),
+    .optional()
+    .describe('The session at a glance (the columns of kubectl get).'),
   reports: z
     .array(victimReportSchema)
     .max(sessionLimits.reports)

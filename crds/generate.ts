@@ -1,11 +1,13 @@
-// `npm run crds`: writes the CRD YAML files from the zod schemas.
+// `npm run crds`: writes the CRD YAML files and docs/api.md from the zod schemas.
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
+import { apiDoc, apiDocFile } from './api-doc.js';
 import { crdManifests } from './manifests.js';
 
-for (const { file, yaml } of crdManifests()) {
+const outputs = [...crdManifests().map(({ file, yaml }) => ({ file, text: yaml })), { file: apiDocFile, text: apiDoc() }];
+for (const { file, text } of outputs) {
   const path = fileURLToPath(new URL(file, import.meta.url));
-  writeFileSync(path, yaml);
+  writeFileSync(path, text);
   console.log(`wrote ${path}`);
 }

@@ -37,7 +37,7 @@ export const nodeDiagnosticSpecSchema = z.object({
     .describe('Measurement stops at this time. Absent: it continues until this object is deleted.'),
   probes: defaulted(probesSchema),
   backend: z.enum(backends).default('auto'),
-  captureStacks: z.boolean().default(false),
+  captureStacks: z.boolean().default(false).describe('Record kernel stacks with slow events.'),
   maxEvents: z.int().min(0).max(sessionLimits.maxEvents).default(50).describe('Slow events to keep in status.'),
   targets: listMap(podRefSchema, ['uid'], nodeLimits.targets).describe('The victim pods on this node.'),
 });
@@ -93,9 +93,10 @@ export const nodeDiagnosticStatusSchema = z.object({
   agent: z
     .object({
       instance: z.string().max(253).describe('The agent pod (or host) name.'),
-      version: z.string().max(64).optional(),
+      version: z.string().max(64).optional().describe('The agent version.'),
     })
-    .optional(),
+    .optional()
+    .describe('The agent that writes this status.'),
   backend: z.enum(['ebpf', 'kmod']).optional().describe('The backend actually in use.'),
   window: z
     .object({

@@ -85,9 +85,9 @@ const psiPairSchema = z.object({
 
 export const psiMetricsSchema = z
   .object({
-    cpu: psiPairSchema.optional(),
-    memory: psiPairSchema.optional(),
-    io: psiPairSchema.optional(),
+    cpu: psiPairSchema.optional().describe('cpu.pressure over the covered windows.'),
+    memory: psiPairSchema.optional().describe('memory.pressure over the covered windows.'),
+    io: psiPairSchema.optional().describe('io.pressure over the covered windows.'),
   })
   .describe('Pressure stall shares from the victim cgroup pressure files, where cgroup v2 provides them.');
 

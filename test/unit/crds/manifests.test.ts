@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 
+import { apiDoc, apiDocFile } from '../../../crds/api-doc.js';
 import { crdManifests } from '../../../crds/manifests.js';
 
 const crdsDir = new URL('../../../crds/', import.meta.url);
@@ -22,6 +23,17 @@ describe('committed CRD manifests', function () {
       const committed = readFileSync(new URL(file, crdsDir), 'utf8');
       expect(committed === yaml, `crds/${file} is stale: run npm run crds`).to.be.true;
     }
+  });
+
+  it('come with docs/api.md as `npm run crds` generates it, every field described', function () {
+    const committed = readFileSync(new URL(apiDocFile, crdsDir), 'utf8');
+    expect(committed === apiDoc(), 'docs/api.md is stale: run npm run crds').to.be.true;
+    const fieldRows = apiDoc()
+      .split('\n')
+      .filter((l) => l.startsWith('| `'));
+    expect(fieldRows.length).to.be.greaterThan(100);
+    // The description is the last column: a field without one would end in "|  |".
+    expect(fieldRows.filter((l) => / \|  \|$/.test(l))).to.deep.equal([]);
   });
 
   it('give kubectl get dsess the columns of the design', function () {
