@@ -53,7 +53,8 @@ function rows(node: JsonSchemaProps, path: string): string[] {
 
 function row(path: string, node: JsonSchemaProps, required: boolean): string {
   const type = typeOf(node) + (required ? ', required' : '');
-  const fallback = node.default === undefined || typeof node.default === 'object' ? '' : `\`${String(node.default)}\``;
+  const d = node.default;
+  const fallback = typeof d === 'string' || typeof d === 'number' || typeof d === 'boolean' ? `\`${d}\`` : '';
   const text = [node.description ?? '', limitsOf(node)].filter(Boolean).join(' ');
   return `| \`${path}\` | ${type} | ${fallback} | ${text.replace(/\|/g, '\\|').replace(/\n/g, ' ')} |`;
 }
