@@ -17,12 +17,14 @@ import { paths } from '../common/kube/paths.js';
 import type { Logger } from '../common/log.js';
 import { readCgroupMounts, type CgroupMounts, type Hierarchy } from './cgroups/mounts.js';
 import { CgroupRegistry, readHierarchyIds, type CgroupEntry } from './cgroups/registry.js';
+import { release } from 'node:os';
+
 import { diskNamer } from './disks.js';
 import { PodIndex, podSchema, type Pod } from './kube/pod-index.js';
 import { addAll, type SubjectCounters } from './measure/counters.js';
 import { FileSampler } from './measure/file-sampler.js';
-import { foldWindow, type ResolveSubject } from './measure/fold.js';
-import { subjectResolver } from './measure/subjects.js';
+import { foldWindow, type FoldContext, type ResolveSubject } from './measure/fold.js';
+import { subjectResolver, subjectText } from './measure/subjects.js';
 import type { AgentMetrics } from './metrics.js';
 import { mergeSettings, ProbeHost } from './probe-host.js';
 import type {
@@ -34,9 +36,11 @@ import type {
   SlowReclaimEvent,
   SlowRunqEvent,
 } from './probes/index.js';
+import { throttledTasksWait } from './report/assess.js';
 import { formatBytes } from './report/format.js';
 import { SessionRunner } from './session-runner.js';
 import { StateStore } from './state-store.js';
+import { threadNamer } from './threads.js';
 
 export const fieldManager = 'crosstalk-agent';
 const fileSampleMs = 5000;
@@ -66,6 +70,8 @@ export class NodeAgent {
   private readonly resolve: ResolveSubject;
   private readonly files: FileSampler;
   private readonly nameDisk = diskNamer();
+  private readonly fold: FoldContext;
+  private readonly throttledTasksWait = throttledTasksWait(release());
   private readonly probes: ProbeHost;
   private readonly state: StateStore;
   private readonly runners = new Map<string, SessionRunner>();
@@ -87,6 +93,7 @@ export class NodeAgent {
   constructor(private readonly o: NodeAgentOptions) {
     this.registry = new CgroupRegistry(o.cgroupScope);
     this.resolve = subjectResolver(this.registry, this.pods, this.hierarchies);
+    this.fold = { resolve: this.resolve, nameDisk: this.nameDisk, nameThread: threadNamer() };
     this.files = new FileSampler(this.mounts, this.registry, this.pods);
     this.probes = o.probeHost ?? new ProbeHost(o.log);
     this.state = new StateStore(o.stateDir, o.log);
@@ -145,7 +152,8 @@ export class NodeAgent {
       if (runner.nd.metadata.generation === nd.metadata.generation) return; // our own status write
       runner.update(nd, now);
     } else {
-      const created = new SessionRunner(nd, now, nd.metadata.uid ? this.state.load(nd.metadata.uid) : undefined);
+      const saved = nd.metadata.uid ? this.state.load(nd.metadata.uid) : undefined;
+      const created = new SessionRunner(nd, now, saved, this.throttledTasksWait);
       this.runners.set(key, created);
       this.o.log.info(created.restored ? 'session resumed after a restart' : 'session started on this node', {
         nodeDiagnostic: { name: nd.metadata.name, namespace: nd.metadata.namespace },
@@ -271,13 +279,18 @@ export class NodeAgent {
           ...stack,
         };
       case 'slow-runq': {
-        const holder = event.holders.find((h) => h.cgroupId !== 0n);
-        const ref = holder ? this.resolve(event.cgroup.hierarchyId, holder.cgroupId).ref : undefined;
+        const held = event.holders.find((h) => h.holder.kind !== 'idle')?.holder;
+        const ref =
+          held?.kind === 'thread'
+            ? this.fold.nameThread(held.pid).ref
+            : held?.kind === 'cgroup'
+              ? this.resolve(event.cgroup.hierarchyId, held.id).ref
+              : undefined;
         return {
           probe: 'cpu',
           latencyMs: event.waitNs / 1e6,
           detail: `${event.comm} (${event.pid}) waited for CPU ${event.cpu}`,
-          ...(ref ? { aggressor: (ref.kind === 'Pod' ? `${ref.namespace}/${ref.name}` : ref.path).slice(0, 320) } : {}),
+          ...(ref ? { aggressor: subjectText(ref).slice(0, 320) } : {}),
         };
       }
     }
@@ -311,7 +324,7 @@ export class NodeAgent {
         this.pollEvents(); // new cgroups first, so this read resolves them
         const window = await session.read();
         this.countLosses(window);
-        const tick = foldWindow(window, this.resolve, this.nameDisk);
+        const tick = foldWindow(window, this.fold);
         // Control files cost a few reads per pod: read them every few seconds, and always
         // right before a window closes so that each window gets its share.
         const windowDue = this.activeRunners().some((r) => now >= r.closesAtMs);

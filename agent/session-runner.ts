@@ -13,6 +13,7 @@ import {
 import type { SubjectCounters } from './measure/counters.js';
 import { podReport, type VictimIdentity } from './report/pod-report.js';
 import type { Resource } from './report/thresholds.js';
+import type { AssessOptions } from './report/assess.js';
 import { measureSnapshotJson, SessionMeasure } from './windows/session-measure.js';
 
 /** What an agent restart must not lose, saved after every status write. */
@@ -46,16 +47,18 @@ export class SessionRunner {
   readonly startedAtMs: number;
 
   /** Starts measuring `nd`, continuing `saved` (the state before an agent restart) when it
-   * belongs to the same object and the same interval and probes. */
+   * belongs to the same object and the same interval and probes. `throttledTasksWait`
+   * says how this node's kernel shows CPU throttling (assess.ts). */
   constructor(
     public nd: NodeDiagnostic,
     nowMs: number,
-    saved?: RunnerSnapshot,
+    saved: RunnerSnapshot | undefined,
+    private readonly throttledTasksWait: boolean,
   ) {
     this.startedAtMs = nowMs;
-    const fresh = newMeasure(nd, nowMs);
+    const fresh = this.newMeasure(nd, nowMs);
     if (saved && saved.nodeDiagnosticUid === nd.metadata.uid && saved.measure.intervalMs === fresh.intervalMs) {
-      this.measure = SessionMeasure.restore(saved.measure, enabledResources(nd), nowMs);
+      this.measure = SessionMeasure.restore(saved.measure, enabledResources(nd), nowMs, this.assessOptions(nd));
       this.lastWindow = saved.lastWindow;
       this.events = [...saved.events];
       this.eventsDropped = saved.eventsDropped;
@@ -98,7 +101,7 @@ export class SessionRunner {
     const old = this.nd.spec;
     this.nd = nd;
     if (old.interval !== nd.spec.interval || JSON.stringify(old.probes) !== JSON.stringify(nd.spec.probes)) {
-      this.measure = newMeasure(nd, nowMs);
+      this.measure = this.newMeasure(nd, nowMs);
     }
   }
 
@@ -130,6 +133,24 @@ export class SessionRunner {
       this.events.splice(0, this.events.length - max);
       this.eventsDropped++;
     }
+  }
+
+  private assessOptions(nd: NodeDiagnostic): AssessOptions {
+    return {
+      runqThresholdNs: parseDuration(nd.spec.probes.cpu.runqLatencyThreshold) * 1e6,
+      throttledTasksWait: this.throttledTasksWait,
+    };
+  }
+
+  private newMeasure(nd: NodeDiagnostic, nowMs: number): SessionMeasure {
+    const epoch = Date.parse(nd.metadata.creationTimestamp ?? '') || nowMs;
+    return new SessionMeasure(
+      parseDuration(nd.spec.interval),
+      epoch,
+      nowMs,
+      enabledResources(nd),
+      this.assessOptions(nd),
+    );
   }
 
   status(ctx: StatusContext): NodeDiagnosticStatus {
@@ -166,9 +187,4 @@ export class SessionRunner {
 
 function enabledResources(nd: NodeDiagnostic): Set<Resource> {
   return new Set((['cpu', 'io', 'memory', 'cache'] as const).filter((r) => nd.spec.probes[r].enabled));
-}
-
-function newMeasure(nd: NodeDiagnostic, nowMs: number): SessionMeasure {
-  const epoch = Date.parse(nd.metadata.creationTimestamp ?? '') || nowMs;
-  return new SessionMeasure(parseDuration(nd.spec.interval), epoch, nowMs, enabledResources(nd));
 }

@@ -43,7 +43,7 @@ function victimReport(node: number, i: number): PodReport {
     scores: { cpu: score, io: score / 2, memory: 0 },
     metrics: {
       cpu: { runqWaitSeconds: 1.5, waitPercent: 15, runqP99Ms: 12, involuntaryPreemptions: 420, throttledSeconds: 0 },
-      io: { p99LatencyMs: 3.1, baselineP99Ms: 1.2, ops: 12000, bytes: 48_000_000 },
+      io: { p99LatencyMs: 3.1, delayedPercent: 61, delayedSeconds: 2.4, ops: 12000, bytes: 48_000_000 },
     },
     aggressors: [1, 2, 3].map((k) => ({
       pod: { namespace: 'batch', name: `etl-${node}-${k}`, uid: `etl-${node}-${k}` },

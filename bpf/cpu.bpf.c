@@ -289,7 +289,7 @@ static __always_inline int on_switch(struct task_struct *prev, __u32 prev_pid, b
 
 		seg->start = st->last_switch;
 		seg->end = now;
-		seg->cgroup = prev_cgroup;
+		seg->cgroup = prev_cgroup == CT_ROOT_CGROUP && prev_pid ? CT_HOLDER_THREAD | prev_pid : prev_cgroup;
 		st->head++;
 		if (prev_pid)
 			add_oncpu(prev_cgroup, now - st->last_switch, prev_requeued);

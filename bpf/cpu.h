@@ -24,17 +24,23 @@ struct ct_runq_victim {
 	__u64 hist[CT_HIST_SLOTS];
 };
 
-/* Wait of victim's tasks while aggressor's tasks held the CPU (aggressor 0: the CPU
- * was idle). */
+/* Wait of victim's tasks while aggressor's tasks held the CPU (aggressor: a holder key,
+ * see CT_HOLDER_THREAD; 0: the CPU was idle). */
 struct ct_pair_key {
 	__u64 victim;
 	__u64 aggressor;
 };
 
+/* A task of the root cgroup (kernel threads, processes outside any cgroup) is named by
+ * its thread where the victim's waits are split: its holder key is CT_HOLDER_THREAD |
+ * pid instead of the root's id, so "/" is never an anonymous aggressor. */
+#define CT_ROOT_CGROUP 1
+#define CT_HOLDER_THREAD (1ULL << 63)
+
 struct ct_run_segment {
 	__u64 start;
 	__u64 end;
-	__u64 cgroup;
+	__u64 cgroup;           /* holder key: a cgroup id, CT_HOLDER_THREAD | pid, 0: idle */
 };
 
 /* Holders kept per slow-wait record; the time of any further ones is summed apart. */
@@ -42,7 +48,7 @@ struct ct_run_segment {
 
 /* A cgroup that held the CPU during part of a wait. */
 struct ct_runq_holder {
-	__u64 cgroup;           /* unified; 0: the CPU was idle */
+	__u64 cgroup;           /* holder key (CT_HOLDER_THREAD); 0: the CPU was idle */
 	__u64 ns;
 };
 

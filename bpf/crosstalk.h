@@ -99,6 +99,7 @@ enum ct_section_kind {
 	CT_SECTION_HEALTH = 8,          /* struct ct_health_record */
 	CT_SECTION_WINDOW = 9,          /* struct ct_window_record (one, first) */
 	CT_SECTION_CACHE_TASKS = 10,    /* struct ct_cache_task_record (CT_OPT_CACHE_BY_TASK) */
+	CT_SECTION_IO_DELAYS = 11,      /* struct ct_io_delay_record */
 	CT_SECTION_CGROUP_EVENTS = 16,  /* struct ct_cgroup_event (lifecycle.h) */
 	CT_SECTION_IO_EVENTS = 17,      /* struct ct_io_event_record */
 	CT_SECTION_RECLAIM_EVENTS = 18, /* struct ct_reclaim_event_record */
@@ -149,6 +150,13 @@ struct ct_io_latency_record {
 	__u32 flags;
 	__u32 reserved;
 	struct ct_io_latency v;
+};
+
+struct ct_io_delay_record {
+	struct ct_io_delay_key key; /* cgroups: io's hierarchy */
+	__u32 flags;
+	__u32 reserved;
+	struct ct_io_delay v;
 };
 
 struct ct_reclaim_record {

@@ -27,7 +27,8 @@ static int io_load(struct ct_session *s, const struct ct_options *o)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, open_opts, .btf_custom_path = o->btf_path);
 	int issue_args = ct_tracepoint_arity(s, "block_rq_issue");
-	int err;
+	int hierarchy, err;
+	bool use_btf;
 
 	if (issue_args < 0 || !ct_tracepoint_exists(s, "block_rq_insert") || !ct_tracepoint_exists(s, "block_rq_complete"))
 		return ct_probe_fail(s, CT_PROBE_IO, CT_STATE_UNSUPPORTED, -ENOENT, "load",
@@ -35,12 +36,22 @@ static int io_load(struct ct_session *s, const struct ct_options *o)
 	s->io = io_bpf__open_opts(&open_opts);
 	if (!s->io)
 		return ct_probe_fail(s, CT_PROBE_IO, CT_STATE_FAILED, -errno, "open", "cannot open the io probe");
-	s->status[CT_PROBE_IO].hierarchy_id = blkio_hierarchy();
-	ct_choose_attach_mode(s, CT_PROBE_IO, s->io->obj, "block_rq_issue", o);
+	hierarchy = blkio_hierarchy();
+	s->status[CT_PROBE_IO].hierarchy_id = hierarchy;
+	use_btf = ct_choose_attach_mode(s, CT_PROBE_IO, s->io->obj, "block_rq_issue", o);
 	s->io->rodata->slow_ns = o->io_slow_ns;
 	s->io->rodata->capture_stacks = (o->flags & CT_OPT_CAPTURE_STACKS) != 0;
 	s->io->rodata->rq_is_second_arg = issue_args == 2; /* (q, rq) before 5.11 */
 	s->io->rodata->all_targets = (o->flags & CT_OPT_ALL_CGROUPS) != 0;
+	/* v1 blkio cannot follow dirty pages: writeback bios carry the root blkcg. */
+	s->io->rodata->charge_writeback_to_dirtier = hierarchy != CT_UNIFIED_HIERARCHY;
+	if (!use_btf || hierarchy == CT_UNIFIED_HIERARCHY || !ct_tracepoint_exists(s, "writeback_dirty_folio"))
+		bpf_program__set_autoload(s->io->progs.io_dirty_folio_btf, false);
+	if (!use_btf || !ct_tracepoint_exists(s, "block_rq_merge"))
+		bpf_program__set_autoload(s->io->progs.io_merge_btf, false);
+	if (!use_btf)
+		snprintf(s->status[CT_PROBE_IO].message, sizeof(s->status[CT_PROBE_IO].message),
+			 "raw_tp fallback: no delay attribution (it needs tp_btf for its per-device lock)");
 	if (!(o->flags & CT_OPT_CAPTURE_STACKS))
 		bpf_map__set_max_entries(s->io->maps.io_stacks, 1);
 	err = io_bpf__load(s->io);
@@ -106,6 +117,23 @@ static int put_latency(struct ct_session *s, struct ct_writer *w, struct ct_sect
 	return dead;
 }
 
+static int put_delay(struct ct_session *s, struct ct_writer *w, struct ct_section_header *h, const void *key,
+		     const void *values, size_t stride)
+{
+	const struct ct_io_delay_key *k = key;
+	int hierarchy = s->status[CT_PROBE_IO].hierarchy_id;
+	bool dead = ct_dead_contains(&w->dead, hierarchy, k->victim) || ct_dead_contains(&w->dead, hierarchy, k->holder);
+	struct ct_io_delay_record *r = ct_record_add(w, h);
+
+	(void)stride;
+	if (!r)
+		return -ENOSPC;
+	r->key = *k;
+	r->flags = dead ? CT_RECORD_DEAD : 0;
+	r->v = *(const struct ct_io_delay *)values;
+	return dead;
+}
+
 static int io_read(struct ct_session *s, struct ct_writer *w)
 {
 	struct ct_section_header *h;
@@ -117,7 +145,11 @@ static int io_read(struct ct_session *s, struct ct_writer *w)
 		return err;
 	if (!(h = ct_section_begin(w, CT_SECTION_IO_LATENCY, sizeof(struct ct_io_latency_record))))
 		return -ENOSPC;
-	return ct_walk_map(s, w, h, s->io->maps.io_latency, put_latency);
+	if ((err = ct_walk_map(s, w, h, s->io->maps.io_latency, put_latency)))
+		return err;
+	if (!(h = ct_section_begin(w, CT_SECTION_IO_DELAYS, sizeof(struct ct_io_delay_record))))
+		return -ENOSPC;
+	return ct_walk_map(s, w, h, s->io->maps.io_delays, put_delay);
 }
 
 static void io_destroy(struct ct_session *s)

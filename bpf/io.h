@@ -37,13 +37,37 @@ struct ct_io_stats {
 };
 
 /* Victim owners only. "total" runs from insert (when the request went through an IO
- * scheduler) or else from issue, to completion; "device" from issue to completion. */
+ * scheduler) or else from issue, to completion; "device" from issue to completion.
+ * "delayed" is the part of total during which other owners' requests were in flight on
+ * the same device (queued ahead of it or being served): the IO twin of a run-queue
+ * wait, split among those owners in struct ct_io_delay. */
 struct ct_io_latency {
 	__u64 count;
 	__u64 total_ns;
 	__u64 device_ns;
+	__u64 delayed_ns;
+	__u64 unattributed_ns;  /* part of delayed_ns whose owner was no longer tracked */
 	__u64 total_hist[CT_HIST_SLOTS];
 	__u64 device_hist[CT_HIST_SLOTS];
+};
+
+/* Owners tracked per device at once: a victim request's delay is split among them. An
+ * owner beyond them is not counted in flight (health.map_full); a slot reused while a
+ * victim request was outstanding leaves that owner's part unattributed. */
+#define CT_IO_OWNERS 8
+
+/* A victim request's time in flight beside one other owner's requests on its device
+ * (the victim's key is its io_latency key's cgroup; holder 0: no owner, e.g. a flush). */
+struct ct_io_delay_key {
+	__u64 victim;
+	__u64 holder;
+	__u32 dev;
+	__u32 pad;
+};
+
+struct ct_io_delay {
+	__u64 ns;
+	__u64 requests;     /* victim requests that overlapped the holder's */
 };
 
 /* A victim's request in flight, keyed by its struct request pointer. */
@@ -55,6 +79,10 @@ struct ct_io_start {
 	__u32 pid;          /* task that inserted or issued it */
 	__s32 stack_id;
 	char comm[CT_COMM_LEN];
+	/* The device's clocks when it started (see io.bpf.c): its delay is their advance. */
+	__u64 contended_ns;
+	__u64 share_ns[CT_IO_OWNERS];
+	__u32 gen[CT_IO_OWNERS];
 };
 
 /* A victim's request slower than the threshold: biosnoop's columns plus its owner. */

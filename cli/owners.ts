@@ -11,7 +11,7 @@ import { readCgroupMounts, type CgroupMounts, type Hierarchy } from '../agent/cg
 import { CgroupRegistry, readHierarchyIds, type CgroupEntry } from '../agent/cgroups/registry.js';
 import { PodIndex, podSchema } from '../agent/kube/pod-index.js';
 import type { ResolveSubject } from '../agent/measure/fold.js';
-import { subjectResolver } from '../agent/measure/subjects.js';
+import { subjectResolver, subjectText } from '../agent/measure/subjects.js';
 import type { CgroupEvent, CgroupRef } from '../agent/probes/index.js';
 import type { SubjectRef } from '../agent/report/assess.js';
 import type { KubeClient } from '../common/kube/client.js';
@@ -87,9 +87,8 @@ export class CgroupOwners {
 /** A subject as people read it: "namespace/name" for a pod, "pod:<uid>" for a pod the
  * API did not name, the path for any other cgroup. */
 export function ownerText(ref: SubjectRef): string {
-  if (ref.kind === 'Pod') return `${ref.namespace}/${ref.name}`;
-  const kubelet = parseKubeletCgroup(ref.path);
-  return kubelet ? `pod:${kubelet.podUid}` : ref.path;
+  const kubelet = ref.kind === 'Cgroup' ? parseKubeletCgroup(ref.path) : undefined;
+  return kubelet ? `pod:${kubelet.podUid}` : subjectText(ref);
 }
 
 /** Whether `path` is `under` or one of its descendants. */

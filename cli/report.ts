@@ -79,7 +79,17 @@ export function reportJson(session: ReportedSession): Record<string, unknown> {
   };
 }
 
-const head = ['VICTIM', 'NODE', 'VERDICT', 'CPU WAIT', 'IO p99', 'RECLAIM', 'CPI', 'TOP AGGRESSOR (share, evidence)'];
+const head = [
+  'VICTIM',
+  'NODE',
+  'VERDICT',
+  'CPU WAIT',
+  'IO p99',
+  'RECLAIM',
+  'CPI',
+  'SELF-LIMITED',
+  'TOP AGGRESSOR (share, evidence)',
+];
 
 const wideHead = [
   'VICTIM',
@@ -89,10 +99,11 @@ const wideHead = [
   'NOW',
   'CPU WAIT',
   'IO p99',
-  'IO BASELINE',
+  'IO DELAYED',
   'RECLAIM',
   'CPI',
   'LLC HIT',
+  'SELF-LIMITED',
   'CAUSES (share, evidence)',
 ];
 
@@ -106,11 +117,18 @@ function figures(r: VictimReport): string[] {
     m?.io ? milliseconds(m.io.p99LatencyMs) : '-',
     m?.memory ? milliseconds(m.memory.reclaimStallSeconds * 1000) : '-',
     m?.cache ? m.cache.cpi.toFixed(2) : 'n/a',
+    selfLimited(r),
   ];
 }
 
+/** Loss to its own limits, apart from the verdict: "CPUQuota 81%" (share of wall time). */
+function selfLimited(r: VictimReport): string {
+  const causes = (r.selfInflicted ?? []).map((s) => `${s.cause} ${formatPercent(s.percent / 100)}`);
+  return causes.length > 0 ? causes.join(', ') : '-';
+}
+
 function wideRow(r: VictimReport): string[] {
-  const [victim = '', node = '', verdict = '', cpu = '', io = '', reclaim = '', cpi = ''] = figures(r);
+  const [victim = '', node = '', verdict = '', cpu = '', io = '', reclaim = '', cpi = '', self = ''] = figures(r);
   const m = r.metrics;
   const causes = [...(r.aggressors ?? []).map(aggressorText), ...(r.selfInflicted ?? []).map(selfText)];
   return [
@@ -121,20 +139,19 @@ function wideRow(r: VictimReport): string[] {
     r.lastWindow?.verdict ?? '-',
     cpu,
     io,
-    m?.io ? milliseconds(m.io.baselineP99Ms) : '-',
+    m?.io ? formatPercent(m.io.delayedPercent / 100) : '-',
     reclaim,
     cpi,
     m?.cache ? formatPercent(m.cache.llcHitPercent / 100) : 'n/a',
+    self,
     causes.length > 0 ? causes.join('\n') : '-',
   ];
 }
 
-/** The main aggressor, or the victim's own limit when that is the cause, or "-". */
+/** The main aggressor, or "-" (a victim's own limits have their own column). */
 function topCause(r: VictimReport): string {
   const top = r.aggressors?.[0];
-  if (top) return aggressorText(top);
-  const self = r.selfInflicted?.[0];
-  return self ? selfText(self) : '-';
+  return top ? aggressorText(top) : '-';
 }
 
 function aggressorText(a: Aggressor): string {

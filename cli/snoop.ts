@@ -3,6 +3,7 @@
 // name their owners, print one line (or one JSON object) per event as it comes, and a
 // summary when Ctrl-C, SIGTERM or the duration ends the run.
 import { diskNamer } from '../agent/disks.js';
+import { subjectText } from '../agent/measure/subjects.js';
 import type {
   BlockDevice,
   CgroupRef,
@@ -12,6 +13,7 @@ import type {
   ProbeOptions,
 } from '../agent/probes/index.js';
 import type { SubjectRef } from '../agent/report/assess.js';
+import { threadNamer } from '../agent/threads.js';
 import type { PodName } from '../common/arguments.js';
 import { CliError } from './errors.js';
 import { EventFilter, type EventSubject } from './event-filter.js';
@@ -42,6 +44,8 @@ export interface SnoopContext {
   diskName(device: BlockDevice): string;
   path(ref: CgroupRef): string;
   owner(ref: CgroupRef): SubjectRef;
+  /** The name of a thread of the root cgroup (kworker/1:1). */
+  threadName(pid: number): string;
 }
 
 export interface SnoopTool<E extends ProbeEvent> {
@@ -68,6 +72,8 @@ export interface SnoopSummary<E> {
   text(): string;
   json(): Record<string, unknown>;
 }
+
+const nameThread = threadNamer();
 
 const pollMs = 100;
 
@@ -108,6 +114,7 @@ export async function runSnoop<E extends ProbeEvent>(tool: SnoopTool<E>, options
       diskName: nameDisk,
       path: (ref) => owners.path(ref),
       owner: (ref) => owners.owner(ref),
+      threadName: (pid) => subjectText(nameThread(pid).ref),
     };
     const summary = tool.summary(ctx);
     let count = 0;

@@ -113,6 +113,11 @@ export const sessionStatusSchema = z.object({
     .object({
       victims: z.int().min(0).describe('Victim pods being diagnosed.'),
       affected: z.int().min(0).describe('Victims with a Medium or High verdict.'),
+      selfLimited: z
+        .int()
+        .min(0)
+        .optional()
+        .describe('Victims slowed by their own limits (CPU quota, memory limit): reported apart from the verdict.'),
       verdict: z.enum(verdicts).optional().describe('The worst verdict of any victim.'),
       worstPod: z.string().max(320).optional().describe('namespace/name of the victim with the highest score.'),
       topAggressor: z

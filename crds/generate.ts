@@ -5,7 +5,10 @@ import { fileURLToPath } from 'node:url';
 import { apiDoc, apiDocFile } from './api-doc.js';
 import { crdManifests } from './manifests.js';
 
-const outputs = [...crdManifests().map(({ file, yaml }) => ({ file, text: yaml })), { file: apiDocFile, text: apiDoc() }];
+const outputs = [
+  ...crdManifests().map(({ file, yaml }) => ({ file, text: yaml })),
+  { file: apiDocFile, text: apiDoc() },
+];
 for (const { file, text } of outputs) {
   const path = fileURLToPath(new URL(file, import.meta.url));
   writeFileSync(path, text);

@@ -24,6 +24,7 @@ export const diagnosticSessionCrd: CrdDefinition = {
     { name: 'Verdict', type: 'string', jsonPath: '.status.summary.verdict' },
     { name: 'Top Aggressor', type: 'string', jsonPath: '.status.summary.topAggressor' },
     { name: 'Worst Pod', type: 'string', jsonPath: '.status.summary.worstPod', priority: 1 },
+    { name: 'Self-Limited', type: 'integer', jsonPath: '.status.summary.selfLimited', priority: 1 },
     { name: 'Duration', type: 'string', jsonPath: '.spec.duration', priority: 1 },
   ],
 };

@@ -50,11 +50,11 @@ export const cpuMetricsSchema = z
 
 export const ioMetricsSchema = z
   .object({
-    p99LatencyMs: z.number().min(0).describe('99th percentile block IO latency (issue to completion), ms.'),
-    baselineP99Ms: z
-      .number()
-      .min(0)
-      .describe("The victim's own p99 in its quietest windows: the latency it gets without interference, ms."),
+    p99LatencyMs: z.number().min(0).describe('99th percentile block IO latency (insert or issue to completion), ms.'),
+    delayedPercent: percent(
+      "Share of the victim's IO time during which other cgroups' requests were in flight on the same device (queued ahead of it or being served).",
+    ),
+    delayedSeconds: seconds('That time, summed over the victim requests.'),
     ops: count('Block IOs completed for the victim.'),
     bytes: count('Bytes of those IOs.'),
   })
@@ -148,9 +148,11 @@ export const selfInflictedSchema = z
       .describe(
         'CPUQuota: CFS throttling by its own limit; MemoryLimit: reclaim at its own memory limit; IOLimit: its own blkio/io.max throttle.',
       ),
-    evidence: z.string().max(limits.evidence).describe('E.g. "throttled 4.8 s of 5 s by its own CPU quota".'),
+    seconds: seconds('Time the victim lost to its own limit.'),
+    percent: z.number().min(0).describe('That time as a share of the wall-clock time covered, in percent.'),
+    evidence: z.string().max(limits.evidence).describe('E.g. "its own CPU quota: throttled for 4.8 s of 5 s".'),
   })
-  .describe('Loss the victim caused itself: no neighbour is blamed for it.');
+  .describe('Loss the victim caused itself: reported apart from the verdict, and no neighbour is blamed for it.');
 
 /** One victim pod's report, as the agent writes it into its NodeDiagnostic. */
 export const podReportSchema = z.object({
@@ -162,7 +164,11 @@ export const podReportSchema = z.object({
     .max(limits.containers)
     .optional()
     .describe('Containers of the pod seen during the covered windows, short-lived ones included.'),
-  verdict: z.enum(verdicts).describe('None, Low, Medium or High: the interference suffered over the covered windows.'),
+  verdict: z
+    .enum(verdicts)
+    .describe(
+      'None, Low, Medium or High: the harm done by neighbours over the covered windows (loss to its own limits is in selfInflicted).',
+    ),
   score: score.describe('The largest per-resource score, 0 to 100.'),
   scores: scoresSchema.optional(),
   metrics: metricsSchema.optional(),

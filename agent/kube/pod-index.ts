@@ -3,6 +3,7 @@
 // 100 ms) are read after the pod object is gone, and must still be reported by name.
 import { z } from 'zod';
 
+import { memoryBytes } from '../../common/quantity.js';
 import { containerIdFromStatus } from '../cgroups/kubelet-path.js';
 
 export interface PodIdentity {
@@ -11,8 +12,11 @@ export interface PodIdentity {
   readonly name: string;
   /** Container name by container id, from the pod's container statuses. */
   readonly containers: ReadonlyMap<string, string>;
-  /** Its controller (Job, ReplicaSet, ...), if any. */
+  /** Its controller (Job, ReplicaSet, ...), if any; for a pod without one, its
+   * application label (a stream of bare pods, one per task, is judged as one workload). */
   readonly owner: { readonly kind: string; readonly name: string } | undefined;
+  /** Memory its containers request (what the scheduler set aside for it). */
+  readonly memoryRequestBytes: number;
   deletedAtMs: number | undefined;
 }
 
@@ -22,10 +26,24 @@ export const podSchema = z.looseObject({
     uid: z.string(),
     namespace: z.string(),
     name: z.string(),
+    labels: z.record(z.string(), z.string()).optional(),
     ownerReferences: z
       .array(z.looseObject({ kind: z.string(), name: z.string(), controller: z.boolean().optional() }))
       .optional(),
   }),
+  spec: z
+    .looseObject({
+      containers: z
+        .array(
+          z.looseObject({
+            resources: z
+              .looseObject({ requests: z.record(z.string(), z.union([z.string(), z.number()])).optional() })
+              .optional(),
+          }),
+        )
+        .optional(),
+    })
+    .optional(),
   status: z
     .looseObject({
       initContainerStatuses: z
@@ -51,9 +69,15 @@ export class PodIndex {
       const id = containerIdFromStatus(s.containerID);
       if (id) containers.set(id, s.name);
     }
-    const controller = pod.metadata.ownerReferences?.find((o) => o.controller);
-    const owner = controller ? { kind: controller.kind, name: controller.name } : undefined;
-    this.pods.set(uid, { uid, namespace, name, containers, owner, deletedAtMs: undefined });
+    this.pods.set(uid, {
+      uid,
+      namespace,
+      name,
+      containers,
+      owner: ownerOf(pod),
+      memoryRequestBytes: memoryRequestOf(pod),
+      deletedAtMs: undefined,
+    });
   }
 
   markDeleted(uid: string | undefined, nowMs: number): void {
@@ -71,4 +95,26 @@ export class PodIndex {
       if (pod.deletedAtMs !== undefined && nowMs - pod.deletedAtMs > this.keepDeletedMs) this.pods.delete(uid);
     }
   }
+}
+
+/** The controller, else the application label (`app.kubernetes.io/name`, then `app`). */
+function ownerOf(pod: Pod): PodIdentity['owner'] {
+  const controller = pod.metadata.ownerReferences?.find((o) => o.controller);
+  if (controller) return { kind: controller.kind, name: controller.name };
+  const labels = pod.metadata.labels ?? {};
+  const app = labels['app.kubernetes.io/name'] ?? labels.app;
+  return app ? { kind: 'app', name: app } : undefined;
+}
+
+function memoryRequestOf(pod: Pod): number {
+  let bytes = 0;
+  for (const c of pod.spec?.containers ?? []) {
+    const request = c.resources?.requests?.memory;
+    try {
+      if (request !== undefined) bytes += memoryBytes(String(request));
+    } catch {
+      // The apiserver validated it; a quantity this parser does not know counts as none.
+    }
+  }
+  return bytes;
 }

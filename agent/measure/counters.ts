@@ -39,6 +39,14 @@ export interface SubjectCounters {
     /** Latency of its completed IOs (victims only), insert (or issue) to completion. */
     completed: number;
     latencyHistogram: number[];
+    /** Time its requests were in flight (victims only), summed over requests. */
+    requestNs: number;
+    /** Part of requestNs during which other subjects' requests were in flight beside them. */
+    delayedNs: number;
+    /** Part of delayedNs whose owner the probe could not tell. */
+    unattributedDelayNs: number;
+    /** delayedNs split among the subjects whose requests were in flight, by their key. */
+    delayBy: Map<string, number>;
   };
   memory: { direct: ReclaimCounters; memcg: ReclaimCounters };
   cache: { cycles: number; instructions: number; llcReferences: number; llcMisses: number };
@@ -47,6 +55,10 @@ export interface SubjectCounters {
     throttledNs: number;
     memoryGrowthBytes: number;
     memoryLimitHits: number;
+    /** Memory held beyond the pod's requests, summed over samples (with their count:
+     * the average is what the pod held over the span). */
+    memoryOverRequestSum: number;
+    memorySamples: number;
   };
   /** Pressure stall time of the pod's cgroup (cgroup v2 only), µs. */
   psi: Record<'cpu' | 'io' | 'memory', { someUs: number; fullUs: number }> | undefined;
@@ -65,10 +77,18 @@ export function emptyCounters(ref: SubjectRef): SubjectCounters {
       waitHistogram: [],
       waitBy: new Map(),
     },
-    io: { byDisk: new Map(), completed: 0, latencyHistogram: [] },
+    io: {
+      byDisk: new Map(),
+      completed: 0,
+      latencyHistogram: [],
+      requestNs: 0,
+      delayedNs: 0,
+      unattributedDelayNs: 0,
+      delayBy: new Map(),
+    },
     memory: { direct: { stallNs: 0, count: 0, pages: 0 }, memcg: { stallNs: 0, count: 0, pages: 0 } },
     cache: { cycles: 0, instructions: 0, llcReferences: 0, llcMisses: 0 },
-    files: { throttledNs: 0, memoryGrowthBytes: 0, memoryLimitHits: 0 },
+    files: { throttledNs: 0, memoryGrowthBytes: 0, memoryLimitHits: 0, memoryOverRequestSum: 0, memorySamples: 0 },
     psi: undefined,
   };
 }
@@ -83,10 +103,14 @@ export function addCounters(into: SubjectCounters, from: SubjectCounters): void 
   c.waits += from.cpu.waits;
   c.unattributedNs += from.cpu.unattributedNs;
   addHistogram(c.waitHistogram, from.cpu.waitHistogram);
-  for (const [key, ns] of from.cpu.waitBy) c.waitBy.set(key, (c.waitBy.get(key) ?? 0) + ns);
+  addByKey(c.waitBy, from.cpu.waitBy);
   for (const [disk, t] of from.io.byDisk) addDiskTraffic(into.io.byDisk, disk, t);
   into.io.completed += from.io.completed;
   addHistogram(into.io.latencyHistogram, from.io.latencyHistogram);
+  into.io.requestNs += from.io.requestNs;
+  into.io.delayedNs += from.io.delayedNs;
+  into.io.unattributedDelayNs += from.io.unattributedDelayNs;
+  addByKey(into.io.delayBy, from.io.delayBy);
   addReclaim(into.memory.direct, from.memory.direct);
   addReclaim(into.memory.memcg, from.memory.memcg);
   into.cache.cycles += from.cache.cycles;
@@ -96,6 +120,8 @@ export function addCounters(into: SubjectCounters, from: SubjectCounters): void 
   into.files.throttledNs += from.files.throttledNs;
   into.files.memoryGrowthBytes += from.files.memoryGrowthBytes;
   into.files.memoryLimitHits += from.files.memoryLimitHits;
+  into.files.memoryOverRequestSum += from.files.memoryOverRequestSum;
+  into.files.memorySamples += from.files.memorySamples;
   if (from.psi) {
     into.psi ??= { cpu: { someUs: 0, fullUs: 0 }, io: { someUs: 0, fullUs: 0 }, memory: { someUs: 0, fullUs: 0 } };
     for (const r of ['cpu', 'io', 'memory'] as const) {
@@ -105,8 +131,13 @@ export function addCounters(into: SubjectCounters, from: SubjectCounters): void 
   }
 }
 
+/** Adds amounts by key (ns waited or delayed behind each holder). */
+export function addByKey(into: Map<string, number>, from: ReadonlyMap<string, number>): void {
+  for (const [key, n] of from) into.set(key, (into.get(key) ?? 0) + n);
+}
+
 export function addHistogram(into: number[], from: readonly number[]): void {
-  for (const [slot, n] of from.entries()) into[slot] = (into[slot] ?? 0) + n;
+  for (const [slot, n] of from.entries()) into[slot] = (into[slot] ?? 0) + (n ?? 0);
 }
 
 export function addDiskTraffic(into: Map<string, DiskTraffic>, disk: string, t: DiskTraffic): void {
@@ -147,6 +178,7 @@ const refJson = z.union([
     owner: z.object({ kind: z.string(), name: z.string() }).optional(),
   }),
   z.object({ kind: z.literal('Cgroup'), path: z.string() }),
+  z.object({ kind: z.literal('Thread'), pid: z.number(), name: z.string() }),
 ]);
 
 /** SubjectCounters as JSON (maps as entry lists), for the agent's restart state. */
@@ -168,10 +200,20 @@ export const countersJson = z.object({
     ),
     completed: z.number(),
     latencyHistogram: z.array(z.number()),
+    requestNs: z.number(),
+    delayedNs: z.number(),
+    unattributedDelayNs: z.number(),
+    delayBy: z.array(z.tuple([z.string(), z.number()])),
   }),
   memory: z.object({ direct: reclaimJson, memcg: reclaimJson }),
   cache: z.object({ cycles: z.number(), instructions: z.number(), llcReferences: z.number(), llcMisses: z.number() }),
-  files: z.object({ throttledNs: z.number(), memoryGrowthBytes: z.number(), memoryLimitHits: z.number() }),
+  files: z.object({
+    throttledNs: z.number(),
+    memoryGrowthBytes: z.number(),
+    memoryLimitHits: z.number(),
+    memoryOverRequestSum: z.number(),
+    memorySamples: z.number(),
+  }),
   psi: z.object({ cpu: psiPairJson, io: psiPairJson, memory: psiPairJson }).optional(),
 });
 export type CountersJson = z.output<typeof countersJson>;
@@ -180,7 +222,12 @@ export function countersToJson(c: SubjectCounters): CountersJson {
   return {
     ...c,
     cpu: { ...c.cpu, waitHistogram: dense(c.cpu.waitHistogram), waitBy: [...c.cpu.waitBy] },
-    io: { ...c.io, byDisk: [...c.io.byDisk], latencyHistogram: dense(c.io.latencyHistogram) },
+    io: {
+      ...c.io,
+      byDisk: [...c.io.byDisk],
+      latencyHistogram: dense(c.io.latencyHistogram),
+      delayBy: [...c.io.delayBy],
+    },
     psi: c.psi,
   };
 }
@@ -189,7 +236,7 @@ export function countersFromJson(j: CountersJson): SubjectCounters {
   return {
     ...j,
     cpu: { ...j.cpu, waitBy: new Map(j.cpu.waitBy) },
-    io: { ...j.io, byDisk: new Map(j.io.byDisk) },
+    io: { ...j.io, byDisk: new Map(j.io.byDisk), delayBy: new Map(j.io.delayBy) },
     psi: j.psi,
   };
 }

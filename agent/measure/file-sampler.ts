@@ -1,5 +1,6 @@
 // Samples the cgroup control files of this node's pods once per tick and hands back what
-// changed, per pod: throttled time, memory growth, own-limit hits and pressure stalls.
+// changed, per pod: throttled time, memory growth, own-limit hits and pressure stalls, and
+// the memory each pod holds beyond its request.
 // Cumulative kernel figures become deltas here, so they add up like the probes' windows.
 import type { CgroupMounts, Hierarchy } from '../cgroups/mounts.js';
 import { readCgroupFigures, type CgroupFigures } from '../cgroups/files.js';
@@ -40,11 +41,17 @@ export class FileSampler {
       // A cgroup born while watched started empty: what it took before its first sample
       // (a hog allocating at once) counts. One found by a scan only sets its baseline.
       const before = this.previous.get(cgroup.key) ?? (cgroup.entry.bornWatched ? emptyFigures : undefined);
-      if (!before) continue;
       const subject = subjectOfEntry(cgroup.entry, this.pods);
       let counters = out.get(subject.key);
       if (!counters) out.set(subject.key, (counters = emptyCounters(subject.ref)));
       const f = counters.files;
+      // What it holds now, beyond what it asked for: who fills a shared memory budget.
+      if (podLevel && figures.memoryBytes !== undefined) {
+        const request = this.pods.get(cgroup.entry.kubelet?.podUid ?? '')?.memoryRequestBytes ?? 0;
+        f.memoryOverRequestSum += Math.max(0, figures.memoryBytes - request);
+        f.memorySamples++;
+      }
+      if (!before) continue;
       f.throttledNs += delta(before.figures.throttledNs, figures.throttledNs);
       f.memoryLimitHits += delta(before.figures.memoryLimitHits, figures.memoryLimitHits);
       // Usage is hierarchical: only the pod-level cgroup counts, or containers count twice.

@@ -16,18 +16,27 @@ export type ResolveSubject = (hierarchyId: number, cgroupId: bigint) => Subject;
 /** Disk name for a device number (e.g. 254:0 -> vda). */
 export type NameDisk = (device: BlockDevice) => string;
 
-export function foldWindow(
-  window: ProbeWindow,
-  resolve: ResolveSubject,
-  nameDisk: NameDisk,
-): Map<string, SubjectCounters> {
+/** A thread of the root cgroup (a kernel thread, or a process outside any cgroup). */
+export type NameThread = (pid: number) => Subject;
+
+export interface FoldContext {
+  readonly resolve: ResolveSubject;
+  readonly nameDisk: NameDisk;
+  readonly nameThread: NameThread;
+}
+
+/** The root blkcg: owner of requests that carry none (flushes). */
+const rootCgroup = 1n;
+
+export function foldWindow(window: ProbeWindow, ctx: FoldContext): Map<string, SubjectCounters> {
+  const { resolve, nameDisk } = ctx;
   const out = new Map<string, SubjectCounters>();
-  const of = (hierarchyId: number, id: bigint): SubjectCounters => {
-    const subject = resolve(hierarchyId, id);
+  const counterOf = (subject: Subject): SubjectCounters => {
     let counters = out.get(subject.key);
     if (!counters) out.set(subject.key, (counters = emptyCounters(subject.ref)));
     return counters;
   };
+  const of = (hierarchyId: number, id: bigint) => counterOf(resolve(hierarchyId, id));
 
   if (window.cpu) {
     const h = window.cpu.hierarchyId;
@@ -45,13 +54,15 @@ export function foldWindow(
     }
     for (const a of window.cpu.attribution) {
       const victim = of(h, a.victim).cpu;
-      // 0: the CPU was idle between the wakeup and the switch; no one to blame.
-      if (a.aggressor === 0n) {
+      // idle: the CPU was idle between the wakeup and the switch; no one to blame.
+      if (a.aggressor.kind === 'idle') {
         victim.idleWaitNs += a.waitNs;
         continue;
       }
-      const holder = resolve(h, a.aggressor).key;
-      victim.waitBy.set(holder, (victim.waitBy.get(holder) ?? 0) + a.waitNs);
+      const holder = a.aggressor.kind === 'thread' ? ctx.nameThread(a.aggressor.pid) : resolve(h, a.aggressor.id);
+      // The holder appears as a subject too, so that its name reaches the report.
+      counterOf(holder);
+      victim.waitBy.set(holder.key, (victim.waitBy.get(holder.key) ?? 0) + a.waitNs);
     }
   }
   if (window.io) {
@@ -69,6 +80,15 @@ export function foldWindow(
       io.completed += l.count;
       // Insert to completion: queueing behind other cgroups' requests is the interference.
       addHistogram(io.latencyHistogram, l.totalHistogram);
+      io.requestNs += l.totalNs;
+      io.delayedNs += l.delayedNs;
+      io.unattributedDelayNs += l.unattributedNs;
+    }
+    for (const d of window.io.delays) {
+      const io = of(h, d.victim).io;
+      const holder = resolve(h, d.holder === 0n ? rootCgroup : d.holder);
+      counterOf(holder);
+      io.delayBy.set(holder.key, (io.delayBy.get(holder.key) ?? 0) + d.ns);
     }
   }
   if (window.memory) {

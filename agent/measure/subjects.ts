@@ -3,7 +3,20 @@
 import type { CgroupEntry, CgroupRegistry } from '../cgroups/registry.js';
 import type { Hierarchy } from '../cgroups/mounts.js';
 import type { PodIndex } from '../kube/pod-index.js';
+import type { SubjectRef } from '../report/assess.js';
 import type { ResolveSubject, Subject } from './fold.js';
+
+/** A subject as people read it: "namespace/name", a cgroup path, or a thread's name. */
+export function subjectText(ref: SubjectRef): string {
+  switch (ref.kind) {
+    case 'Pod':
+      return `${ref.namespace}/${ref.name}`;
+    case 'Cgroup':
+      return ref.path;
+    case 'Thread':
+      return ref.name;
+  }
+}
 
 export function podKey(uid: string): string {
   return `pod/${uid}`;

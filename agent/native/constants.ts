@@ -12,6 +12,10 @@ export const limits = {
   runqHolders: 4,
   cacheCounters: 4,
   reclaimKinds: 2,
+  /** Owners tracked in flight per device (io.h). */
+  ioOwners: 8,
+  /** A holder key with this bit set names a root-cgroup thread by pid (cpu.h). */
+  holderThreadBit: 63,
 } as const;
 
 /** enum ct_section_kind. */
@@ -26,6 +30,7 @@ export const sectionKinds = {
   health: 8,
   window: 9,
   cacheTasks: 10,
+  ioDelays: 11,
   cgroupEvents: 16,
   ioEvents: 17,
   reclaimEvents: 18,

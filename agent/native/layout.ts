@@ -63,7 +63,7 @@ export const layouts = {
     fields: { cgroupId: u64(0), dev: u32(8), op: u8(12), sync: u8(13), flags: u32(16), ops: u64(24), bytes: u64(32) },
   },
   ioLatencyRecord: {
-    size: 560,
+    size: 576,
     fields: {
       cgroupId: u64(0),
       dev: u32(8),
@@ -73,9 +73,15 @@ export const layouts = {
       count: u64(24),
       totalNs: u64(32),
       deviceNs: u64(40),
-      totalHist: u64s(48, histSlots),
-      deviceHist: u64s(304, histSlots),
+      delayedNs: u64(48),
+      unattributedNs: u64(56),
+      totalHist: u64s(64, histSlots),
+      deviceHist: u64s(320, histSlots),
     },
+  },
+  ioDelayRecord: {
+    size: 48,
+    fields: { victim: u64(0), holder: u64(8), dev: u32(16), flags: u32(24), ns: u64(32), requests: u64(40) },
   },
   reclaimRecord: {
     size: 64,
@@ -195,6 +201,7 @@ const recordOf = {
   waitPairs: 'waitPairRecord',
   ioStats: 'ioStatsRecord',
   ioLatency: 'ioLatencyRecord',
+  ioDelays: 'ioDelayRecord',
   reclaim: 'reclaimRecord',
   cache: 'cacheRecord',
   health: 'healthRecord',

@@ -4,7 +4,7 @@
 import { cgroupEventKinds, ioFlags, ioOps, reclaimKinds } from '../native/constants.js';
 import type { RawRecord, RawSections } from '../native/index.js';
 import type { CgroupEvent, ProbeEvent, RunqHolder, SlowIoEvent, SlowReclaimEvent, SlowRunqEvent } from './types.js';
-import { deviceOf, ioOpOf } from '../windows/probe-deltas.js';
+import { deviceOf, holderOf, ioOpOf } from '../windows/probe-deltas.js';
 
 export interface EventContext {
   /** Hierarchy of the io probe's owner ids (blkio on v1 hosts, else unified). */
@@ -100,7 +100,7 @@ function slowReclaim(ctx: EventContext, r: RawRecord<'reclaimEventRecord'>): Slo
 function slowRunq(ctx: EventContext, r: RawRecord<'runqEvent'>): SlowRunqEvent {
   const holders: RunqHolder[] = [];
   for (let i = 0; i < Math.min(r.nholders, r.holders.length / 2); i++)
-    holders.push({ cgroupId: r.holders[2 * i] ?? 0n, ns: Number(r.holders[2 * i + 1] ?? 0n) });
+    holders.push({ holder: holderOf(r.holders[2 * i] ?? 0n), ns: Number(r.holders[2 * i + 1] ?? 0n) });
   holders.sort((a, b) => b.ns - a.ns);
   return {
     type: 'slow-runq',

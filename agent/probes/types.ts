@@ -58,12 +58,19 @@ export interface RunqueueWaits {
   readonly dead: boolean;
 }
 
-/** Wait of the victim's tasks while the aggressor's tasks held that CPU. */
+/** Who held a CPU or a device: a cgroup, a thread of the root cgroup (kernel threads and
+ * processes outside any cgroup are named by thread, never hidden as "/"), or nobody. */
+export type Holder =
+  | { readonly kind: 'cgroup'; readonly id: bigint }
+  | { readonly kind: 'thread'; readonly pid: number }
+  | { readonly kind: 'idle' };
+
+/** Wait of the victim's tasks while the aggressor held that CPU. */
 export interface WaitShare {
   readonly victim: bigint;
-  /** 0n: the CPU was idle (the victim was woken but not yet switched in). The victim's
-   * own id: its other tasks held the CPU. */
-  readonly aggressor: bigint;
+  /** idle: the CPU was idle (the victim was woken but not yet switched in). The victim's
+   * own cgroup: its other tasks held the CPU. */
+  readonly aggressor: Holder;
   readonly waitNs: number;
   readonly dead: boolean;
 }
@@ -104,8 +111,25 @@ export interface IoLatency {
   readonly count: number;
   readonly totalNs: number;
   readonly deviceNs: number;
+  /** Part of totalNs during which other owners' requests were in flight on the device. */
+  readonly delayedNs: number;
+  /** Part of delayedNs whose owner the probe could no longer tell. */
+  readonly unattributedNs: number;
   readonly totalHistogram: LatencyHistogram;
   readonly deviceHistogram: LatencyHistogram;
+  readonly dead: boolean;
+}
+
+/** A victim owner's request time in flight beside another owner's requests on a device
+ * (the IO twin of WaitShare): the time split evenly among the owners in flight. */
+export interface IoDelay {
+  readonly victim: bigint;
+  /** The other owner; 0n: requests with no owner (flushes). */
+  readonly holder: bigint;
+  readonly device: BlockDevice;
+  readonly ns: number;
+  /** Victim requests that overlapped the holder's. */
+  readonly requests: number;
   readonly dead: boolean;
 }
 
@@ -114,6 +138,7 @@ export interface IoWindow {
   readonly hierarchyId: number;
   readonly traffic: readonly IoTraffic[];
   readonly latency: readonly IoLatency[];
+  readonly delays: readonly IoDelay[];
 }
 
 export interface ReclaimTotals {
@@ -247,10 +272,9 @@ export interface SlowReclaimEvent {
   readonly stack?: readonly string[];
 }
 
-/** A cgroup that held the CPU during part of a slow wait, and for how long. */
+/** Who held the CPU during part of a slow wait (unified cgroup ids), and for how long. */
 export interface RunqHolder {
-  /** Unified id; 0n: the CPU was idle. */
-  readonly cgroupId: bigint;
+  readonly holder: Holder;
   readonly ns: number;
 }
 

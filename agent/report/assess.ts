@@ -1,6 +1,13 @@
 // Turns one victim's measurements over a span (a window, or the session so far) into its
-// report: a score per resource, a verdict, whether its own limits are the cause, and the
-// neighbours to blame, ranked, each with the share of the loss and the evidence for it.
+// report: a score per resource for the harm its neighbours did, a verdict, the loss its
+// own limits caused (reported apart, never as interference), and the neighbours to
+// blame, ranked, each with the share of the loss and the evidence for it.
+//
+// Harm is measured directly, never against the victim's own quiet past (a session
+// usually starts after the aggressor did): CPU, the run-queue wait of the victim while
+// others held its CPU; IO, the time its requests were in flight beside others' on the
+// same device; memory, the reclaim stall it did not cause itself, charged to whoever
+// holds the memory. Only cache (CPI) needs a baseline, from windows without contention.
 import { formatBytes, formatDuration, formatPercent } from './format.js';
 import {
   ioLatencyFloorNs,
@@ -8,31 +15,36 @@ import {
   minIoOpsForP99,
   type Resource,
   scoreOf,
-  selfInflictedShare,
+  waitSizeScore,
   type Verdict,
   verdictOf,
 } from './thresholds.js';
 
-/** Who a neighbour is: a pod, or a cgroup no pod owns (system services, kubelet). */
+/** Who a neighbour is: a pod, a cgroup no pod owns (system services, kubelet), or a
+ * thread of the root cgroup (kernel threads and processes outside any cgroup). */
 export type SubjectRef =
   | {
       readonly kind: 'Pod';
       readonly namespace: string;
       readonly name: string;
       readonly uid: string;
-      /** The pod's controller (Job, ReplicaSet...): its pods are judged together. */
+      /** The pod's controller (Job, ReplicaSet...), or for a bare pod its application
+       * label (kind `app`): its pods are judged together. */
       readonly owner?: { readonly kind: string; readonly name: string };
     }
-  | { readonly kind: 'Cgroup'; readonly path: string };
+  | { readonly kind: 'Cgroup'; readonly path: string }
+  | { readonly kind: 'Thread'; readonly pid: number; readonly name: string };
 
 export interface CpuSpan {
-  /** Run-queue wait of the victim's tasks behind other cgroups' tasks: without the wakeup
-   * latency of an idle CPU and without waits behind the victim's own tasks. */
+  /** Run-queue wait of the victim's tasks behind other subjects' tasks: without the
+   * wakeup latency of an idle CPU and without waits behind the victim's own tasks. */
   readonly waitNs: number;
   /** Time the victim's tasks ran. */
   readonly runNs: number;
   /** Time the victim's cgroups were throttled by their own CPU quota (cpu.stat). */
   readonly throttledNs: number;
+  /** 99th percentile of a single wait (upper bound of its log2 bucket). */
+  readonly p99WaitNs: number | undefined;
   /** Wait attributed to each neighbour (key -> ns), from who ran while the victim waited. */
   readonly waitByNeighbour: ReadonlyMap<string, number>;
 }
@@ -40,8 +52,12 @@ export interface CpuSpan {
 export interface IoSpan {
   readonly ops: number;
   readonly p99Ns: number | undefined;
-  /** The victim's own p99 in its quietest window so far. */
-  readonly baselineP99Ns: number | undefined;
+  /** Time its requests were in flight, summed over requests. */
+  readonly requestNs: number;
+  /** Part of requestNs with other subjects' requests in flight on the same device. */
+  readonly delayedNs: number;
+  /** delayedNs by the subject whose requests were in flight (key -> ns). */
+  readonly delayByNeighbour: ReadonlyMap<string, number>;
   /** Disks the victim did IO on (names like vda). */
   readonly disks: readonly string[];
 }
@@ -81,9 +97,23 @@ export interface NeighbourSpan {
   readonly ref: SubjectRef;
   /** Bytes and ops of IO per disk, charged to the neighbour as the IO's owner. */
   readonly ioByDisk: ReadonlyMap<string, DiskIo>;
+  /** Memory it held beyond its requests, on average over the span. */
+  readonly memoryOverRequestBytes: number;
   /** Growth of memory use (anonymous + page cache) over the span; negative when it shrank. */
   readonly memoryGrowthBytes: number;
 }
+
+/** How the victim's figures are to be read. */
+export interface AssessOptions {
+  /** A single run-queue wait this long counts as full harm (spec.probes.cpu.runqLatencyThreshold). */
+  readonly runqThresholdNs: number;
+  /** Whether this kernel keeps a throttled task on its run queue, so that its own quota
+   * shows as run-queue wait (before Linux 6.18's task-based throttling: see
+   * throttledTasksWait). */
+  readonly throttledTasksWait: boolean;
+}
+
+export const defaultAssessOptions: AssessOptions = { runqThresholdNs: 5e6, throttledTasksWait: false };
 
 export interface Aggressor {
   readonly ref: SubjectRef;
@@ -96,10 +126,14 @@ export interface Aggressor {
 export interface SelfInflicted {
   readonly resource: Resource;
   readonly cause: 'CPUQuota' | 'MemoryLimit';
+  /** Time lost to its own limit, and that as a share of wall time. */
+  readonly lostNs: number;
+  readonly share: number;
   readonly evidence: string;
 }
 
 export interface Assessment {
+  /** Harm done by neighbours: loss the victim causes itself never raises it. */
   readonly verdict: Verdict;
   /** The highest resource score, 0-100. */
   readonly score: number;
@@ -111,35 +145,31 @@ export interface Assessment {
 
 /** A named resource is blamed on neighbours only when it is at least Low. */
 const blameScore = 25;
+/** Own-limit loss is reported when it would be at least Low as interference. */
+const reportSelfScore = 25;
 
-export function assessVictim(victim: VictimSpan, neighbours: ReadonlyMap<string, NeighbourSpan>): Assessment {
+export function assessVictim(
+  victim: VictimSpan,
+  neighbours: ReadonlyMap<string, NeighbourSpan>,
+  options: AssessOptions = defaultAssessOptions,
+): Assessment {
   const scores: Partial<Record<Resource, number>> = {};
   const selfInflicted: SelfInflicted[] = [];
   const weighted: Array<{ aggressor: Aggressor; weight: number }> = [];
-  const blame = (resource: Resource, score: number, list: Aggressor[]) => {
-    scores[resource] = score;
-    if (score < blameScore) return;
-    for (const aggressor of list) weighted.push({ aggressor, weight: aggressor.share * score });
+  const judge = (resource: Resource, r: { score: number; self?: SelfInflicted; aggressors: Aggressor[] }) => {
+    scores[resource] = r.score;
+    if (r.self) selfInflicted.push(r.self);
+    if (r.score < blameScore) return;
+    for (const aggressor of r.aggressors) weighted.push({ aggressor, weight: aggressor.share * r.score });
   };
 
-  if (victim.cpu) {
-    const { score, self, aggressors } = assessCpu(victim.cpu, victim.wallNs, neighbours);
-    if (self) selfInflicted.push(self);
-    blame('cpu', score, self ? [] : aggressors);
-  }
+  if (victim.cpu) judge('cpu', assessCpu(victim.cpu, victim.wallNs, neighbours, options));
   if (victim.io) {
-    const { score, aggressors } = assessIo(victim.io, neighbours);
-    if (score !== undefined) blame('io', score, aggressors);
+    const io = assessIo(victim.io, neighbours);
+    if (io) judge('io', io);
   }
-  if (victim.memory) {
-    const { score, self, aggressors } = assessMemory(victim.memory, victim.wallNs, neighbours);
-    if (self) selfInflicted.push(self);
-    blame('memory', score, self ? [] : aggressors);
-  }
-  if (victim.cache) {
-    const { score, aggressors } = assessCache(victim.cache, neighbours);
-    blame('cache', score, aggressors);
-  }
+  if (victim.memory) judge('memory', assessMemory(victim.memory, victim.wallNs, neighbours));
+  if (victim.cache) judge('cache', assessCache(victim.cache, neighbours));
   const score = Math.max(0, ...Object.values(scores));
   weighted.sort((a, b) => b.weight - a.weight);
   return {
@@ -151,43 +181,63 @@ export function assessVictim(victim: VictimSpan, neighbours: ReadonlyMap<string,
   };
 }
 
-function assessCpu(cpu: CpuSpan, wallNs: number, neighbours: ReadonlyMap<string, NeighbourSpan>) {
-  // On kernels before ~6.6 a throttled task stays on the run queue, so throttling shows up
-  // as wait too; on newer ones it leaves the queue. max() counts the loss once either way.
-  const lossNs = Math.max(cpu.waitNs, cpu.throttledNs);
-  const score = lossNs > 0 ? scoreOf('cpu', lossNs / (lossNs + cpu.runNs)) : 0;
-  let self: SelfInflicted | undefined;
-  if (cpu.throttledNs > 0 && cpu.throttledNs >= selfInflictedShare * lossNs) {
-    self = {
-      resource: 'cpu',
-      cause: 'CPUQuota',
-      evidence:
-        `its own CPU quota: throttled for ${formatDuration(cpu.throttledNs)} of ${formatDuration(wallNs)}; ` +
-        `no neighbour is to blame`,
-    };
-  }
+/** Before Linux 6.18 ("sched/fair: task based throttle model") a throttled task stays
+ * queued while its cgroup is throttled, and its quota shows as run-queue wait. */
+export function throttledTasksWait(kernelRelease: string): boolean {
+  const [major = 0, minor = 0] = kernelRelease.split(/[.-]/).map(Number);
+  return major < 6 || (major === 6 && minor < 18);
+}
+
+function assessCpu(
+  cpu: CpuSpan,
+  wallNs: number,
+  neighbours: ReadonlyMap<string, NeighbourSpan>,
+  options: AssessOptions,
+) {
+  // Where throttled tasks stay queued, the part of the wait that overlapped the victim's
+  // own throttling is its quota's doing, whoever ran meanwhile.
+  const selfPart = options.throttledTasksWait && cpu.waitNs > 0 ? Math.min(1, cpu.throttledNs / cpu.waitNs) : 0;
   const contributions: Contribution[] = [];
   for (const [key, ns] of cpu.waitByNeighbour) {
     const neighbour = neighbours.get(key);
-    if (neighbour) contributions.push({ ref: neighbour.ref, amount: ns, detail: {} });
+    if (neighbour) contributions.push({ ref: neighbour.ref, amount: ns * (1 - selfPart), detail: {} });
   }
-  const aggressors = attribute('cpu', contributions, cpu.waitNs, (ns, share) => {
+  // Waits older than the attribution ring are harm too, by someone it can no longer name.
+  const harmNs = cpu.waitNs * (1 - selfPart);
+  // Both the share of the time it wanted a CPU and the size of single waits: a light
+  // service that waits 30 µs now and then is not harmed, whatever the share.
+  const shareScore = harmNs > 0 ? scoreOf('cpu', harmNs / (harmNs + cpu.runNs)) : 0;
+  const score = Math.min(shareScore, waitSizeScore(cpu.p99WaitNs ?? 0, options.runqThresholdNs));
+  const throttledShare = cpu.throttledNs / (cpu.throttledNs + cpu.runNs || 1);
+  const self: SelfInflicted | undefined =
+    cpu.throttledNs > 0 && scoreOf('cpu', throttledShare) >= reportSelfScore
+      ? {
+          resource: 'cpu',
+          cause: 'CPUQuota',
+          lostNs: cpu.throttledNs,
+          share: wallNs > 0 ? cpu.throttledNs / wallNs : 0,
+          evidence: `its own CPU quota: throttled for ${formatDuration(cpu.throttledNs)} of ${formatDuration(wallNs)}`,
+        }
+      : undefined;
+  const aggressors = attribute('cpu', contributions, harmNs, (ns, share, _detail, members) => {
+    const who = threadsOf(members);
     return (
-      `ran on the victim's CPU for ${formatDuration(ns)} of the ${formatDuration(cpu.waitNs)} ` +
-      `the victim waited for it (${formatPercent(share)})`
+      `${who}ran on the victim's CPU for ${formatDuration(ns)} of the ${formatDuration(harmNs)} ` +
+      `the victim waited for it (${formatPercent(share)}; single waits p99 ${formatDuration(cpu.p99WaitNs ?? 0)})`
     );
   });
-  return { score, self, aggressors };
+  return { score, ...(self ? { self } : {}), aggressors };
 }
 
 function assessIo(io: IoSpan, neighbours: ReadonlyMap<string, NeighbourSpan>) {
-  if (io.ops < minIoOpsForP99 || io.p99Ns === undefined || io.baselineP99Ns === undefined) {
-    return { score: undefined, aggressors: [] };
-  }
-  const ratio = io.p99Ns < ioLatencyFloorNs ? 1 : io.p99Ns / Math.max(io.baselineP99Ns, 1);
-  const score = scoreOf('io', ratio);
+  if (io.ops < minIoOpsForP99 || io.p99Ns === undefined || io.requestNs <= 0) return undefined;
+  // A fast device's jitter is no harm, whoever else was in flight.
+  const share = io.p99Ns < ioLatencyFloorNs ? 0 : io.delayedNs / io.requestNs;
+  const score = scoreOf('io', share);
   const contributions: Contribution[] = [];
-  for (const neighbour of neighbours.values()) {
+  for (const [key, ns] of io.delayByNeighbour) {
+    const neighbour = neighbours.get(key);
+    if (!neighbour) continue;
     const detail = { readBytes: 0, writeBytes: 0, ops: 0 };
     for (const disk of io.disks) {
       const d = neighbour.ioByDisk.get(disk);
@@ -196,49 +246,55 @@ function assessIo(io: IoSpan, neighbours: ReadonlyMap<string, NeighbourSpan>) {
       detail.writeBytes += d.writeBytes;
       detail.ops += d.ops;
     }
-    const bytes = detail.readBytes + detail.writeBytes;
-    if (bytes > 0) contributions.push({ ref: neighbour.ref, amount: bytes, detail });
+    contributions.push({ ref: neighbour.ref, amount: ns, detail });
   }
-  const total = contributions.reduce((sum, c) => sum + c.amount, 0);
-  const aggressors = attribute('io', contributions, total, (_bytes, _share, d) => {
+  const aggressors = attribute('io', contributions, io.delayedNs, (ns, _share, d) => {
     const moved = [
       (d.writeBytes ?? 0) > 0 ? `wrote ${formatBytes(d.writeBytes ?? 0)}` : '',
       (d.readBytes ?? 0) > 0 ? `read ${formatBytes(d.readBytes ?? 0)}` : '',
     ].filter(Boolean);
     return (
-      `${moved.join(' and ')} in ${d.ops ?? 0} IOs on ${io.disks.join(', ')} while the victim's IO p99 was ` +
-      `${formatDuration(io.p99Ns ?? 0)} (baseline ${formatDuration(io.baselineP99Ns ?? 0)})`
+      `its IO was in flight beside the victim's for ${formatDuration(ns)} of the victim's ` +
+      `${formatDuration(io.requestNs)} of IO on ${io.disks.join(', ')}` +
+      (moved.length ? ` (${moved.join(' and ')} in ${d.ops ?? 0} IOs)` : '')
     );
   });
   return { score, aggressors };
 }
 
 function assessMemory(memory: MemorySpan, wallNs: number, neighbours: ReadonlyMap<string, NeighbourSpan>) {
-  const stallNs = memory.directReclaimNs + memory.memcgReclaimNs;
-  const score = wallNs > 0 ? scoreOf('memory', stallNs / wallNs) : 0;
-  let self: SelfInflicted | undefined;
   // Cgroup reclaim without the victim reaching its own limit is an ancestor's limit
   // (kubepods, the node's allocatable): its neighbours filled the shared budget.
-  if (memory.ownLimitHits > 0 && memory.memcgReclaimNs >= selfInflictedShare * stallNs) {
-    self = {
-      resource: 'memory',
-      cause: 'MemoryLimit',
-      evidence:
-        `its own memory limit: ${formatDuration(memory.memcgReclaimNs)} stalled reclaiming its own memory cgroup; ` +
-        `no neighbour is to blame`,
-    };
-  }
+  const own = memory.ownLimitHits > 0 && memory.memcgReclaimNs > 0;
+  const harmNs = memory.directReclaimNs + (own ? 0 : memory.memcgReclaimNs);
+  const score = wallNs > 0 ? scoreOf('memory', harmNs / wallNs) : 0;
+  const self: SelfInflicted | undefined =
+    own && scoreOf('memory', memory.memcgReclaimNs / (wallNs || 1)) >= reportSelfScore
+      ? {
+          resource: 'memory',
+          cause: 'MemoryLimit',
+          lostNs: memory.memcgReclaimNs,
+          share: wallNs > 0 ? memory.memcgReclaimNs / wallNs : 0,
+          evidence: `its own memory limit: stalled ${formatDuration(memory.memcgReclaimNs)} reclaiming its own memory cgroup`,
+        }
+      : undefined;
+  // Who holds the shared budget: memory beyond what each neighbour asked for.
   const contributions = [...neighbours.values()]
-    .filter((n) => n.memoryGrowthBytes > 0)
-    .map((n) => ({ ref: n.ref, amount: n.memoryGrowthBytes, detail: {} }));
+    .filter((n) => n.memoryOverRequestBytes > 0)
+    .map((n) => ({
+      ref: n.ref,
+      amount: n.memoryOverRequestBytes,
+      detail: { growth: Math.max(0, n.memoryGrowthBytes) },
+    }));
   const total = contributions.reduce((sum, c) => sum + c.amount, 0);
-  const aggressors = attribute('memory', contributions, total, (bytes) => {
+  const aggressors = attribute('memory', contributions, total, (bytes, share, d) => {
+    const grew = (d.growth ?? 0) > 0 ? `, grew by ${formatBytes(d.growth ?? 0)}` : '';
     return (
-      `grew by ${formatBytes(bytes)} while the victim stalled ${formatDuration(stallNs)} ` +
-      `reclaiming memory it had not exhausted itself`
+      `held ${formatBytes(bytes)} beyond its requests (${formatPercent(share)} of what neighbours held${grew}) ` +
+      `while the victim stalled ${formatDuration(harmNs)} in reclaim it did not cause itself`
     );
   });
-  return { score, self, aggressors };
+  return { score, ...(self ? { self } : {}), aggressors };
 }
 
 function assessCache(cache: CacheSpan, neighbours: ReadonlyMap<string, NeighbourSpan>) {
@@ -255,8 +311,8 @@ function assessCache(cache: CacheSpan, neighbours: ReadonlyMap<string, Neighbour
       resource: 'cache',
       share,
       evidence:
-        `its CPU time rises with the victim's CPI (correlation ${r.toFixed(2)}); ` +
-        `victim CPI ${cache.cpi.toFixed(2)} against a baseline of ${cache.baselineCpi.toFixed(2)}`,
+        `its CPU time rises with the victim's CPI (correlation ${r.toFixed(2)}); victim CPI ` +
+        `${cache.cpi.toFixed(2)} against ${cache.baselineCpi.toFixed(2)} in windows without contention`,
     });
   }
   return { score, aggressors };
@@ -264,17 +320,24 @@ function assessCache(cache: CacheSpan, neighbours: ReadonlyMap<string, Neighbour
 
 interface Contribution {
   readonly ref: SubjectRef;
-  /** What the neighbour took from the victim (ns of CPU, bytes of IO, bytes of memory). */
+  /** What the neighbour took from the victim (ns of CPU, ns of IO delay, bytes of memory). */
   readonly amount: number;
   /** Figures for its evidence sentence; summed when pods are grouped. */
   readonly detail: Readonly<Record<string, number>>;
 }
 
-type Describe = (amount: number, share: number, detail: Readonly<Record<string, number>>) => string;
+type Describe = (
+  amount: number,
+  share: number,
+  detail: Readonly<Record<string, number>>,
+  members: readonly Contribution[],
+) => string;
 
-/** Ranks neighbours by their share of `total`. Pods of one controller (a Job's stream of
- * short-lived pods, a ReplicaSet's replicas) count together: each alone may take too
- * little to be named, the workload does not. The group is named by its largest pod. */
+/** Ranks neighbours by their share of `total`. Pods of one workload (a Job's stream of
+ * short-lived pods, a ReplicaSet's replicas, bare pods sharing an app label) count
+ * together: each alone may take too little to be named, the workload does not. The
+ * threads of the root cgroup count as "/", their names in the evidence. A group is named
+ * by its largest member. */
 function attribute(resource: Resource, contributions: readonly Contribution[], total: number, describe: Describe) {
   const groups = new Map<string, Contribution[]>();
   for (const c of contributions) {
@@ -290,16 +353,39 @@ function attribute(resource: Resource, contributions: readonly Contribution[], t
     const detail: Record<string, number> = {};
     for (const m of members) for (const [k, v] of Object.entries(m.detail)) detail[k] = (detail[k] ?? 0) + v;
     const top = members[0]!.ref;
-    let evidence = describe(amount, share, detail);
+    let evidence = describe(amount, share, detail, members);
     if (members.length > 1 && top.kind === 'Pod' && top.owner) {
-      evidence = `with ${members.length - 1} more pods of ${top.owner.kind} ${top.namespace}/${top.owner.name}: ${evidence}`;
+      const of =
+        top.owner.kind === 'app'
+          ? `labelled app=${top.owner.name}`
+          : `of ${top.owner.kind} ${top.namespace}/${top.owner.name}`;
+      evidence = `with ${members.length - 1} more pods ${of}: ${evidence}`;
     }
-    aggressors.push({ ref: top, resource, share, evidence });
+    aggressors.push({ ref: top.kind === 'Thread' ? rootCgroup : top, resource, share, evidence });
   }
   return aggressors;
 }
 
+const rootCgroup: SubjectRef = { kind: 'Cgroup', path: '/' };
+
 function groupKey(ref: SubjectRef): string {
-  if (ref.kind === 'Cgroup') return `cgroup:${ref.path}`;
-  return ref.owner ? `owner:${ref.namespace}/${ref.owner.kind}/${ref.owner.name}` : `pod:${ref.uid}`;
+  switch (ref.kind) {
+    case 'Cgroup':
+      return `cgroup:${ref.path}`;
+    case 'Thread':
+      return 'cgroup:/';
+    case 'Pod':
+      return ref.owner ? `owner:${ref.namespace}/${ref.owner.kind}/${ref.owner.name}` : `pod:${ref.uid}`;
+  }
+}
+
+/** "threads kworker/1:1 (120 ms), ksoftirqd/1 (30 ms) " for a group of root threads. */
+function threadsOf(members: readonly Contribution[]): string {
+  const threads = members.filter((m) => m.ref.kind === 'Thread');
+  if (threads.length === 0) return '';
+  const named = threads
+    .slice(0, 3)
+    .map((t) => `${t.ref.kind === 'Thread' ? t.ref.name : ''} (${formatDuration(t.amount)})`)
+    .join(', ');
+  return `threads ${named}${threads.length > 3 ? ` and ${threads.length - 3} more` : ''} `;
 }

@@ -31,6 +31,8 @@ export function podReport(victim: VictimIdentity, summary: VictimSummary, wallNs
           selfInflicted: assessment.selfInflicted.slice(0, limits.selfInflicted).map((s) => ({
             resource: s.resource,
             cause: s.cause,
+            seconds: round(s.lostNs / 1e9),
+            percent: round(100 * s.share, 2),
             evidence: clip(s.evidence, limits.evidence),
           })),
         }
@@ -60,7 +62,9 @@ function metricsOf(summary: VictimSummary, wallNs: number): Metrics | undefined 
     for (const t of c.io.byDisk.values()) bytes += t.readBytes + t.writeBytes;
     metrics.io = {
       p99LatencyMs: round((span.io.p99Ns ?? 0) / 1e6),
-      baselineP99Ms: round((summary.baselineIoP99Ns ?? span.io.p99Ns ?? 0) / 1e6),
+      delayedPercent:
+        span.io.requestNs > 0 ? Math.min(100, round((100 * span.io.delayedNs) / span.io.requestNs, 2)) : 0,
+      delayedSeconds: round(span.io.delayedNs / 1e9),
       ops: c.io.completed,
       bytes,
     };
@@ -97,7 +101,7 @@ function apiAggressor(a: Aggressor): ApiAggressor {
   const who =
     a.ref.kind === 'Pod'
       ? { pod: { namespace: a.ref.namespace, name: a.ref.name, uid: a.ref.uid } }
-      : { cgroup: clip(a.ref.path, limits.cgroupPath) };
+      : { cgroup: clip(a.ref.kind === 'Cgroup' ? a.ref.path : '/', limits.cgroupPath) };
   return {
     ...who,
     resource: a.resource,

@@ -1,6 +1,6 @@
-// The verdict thresholds, in one place: what degradation of each resource counts as a
-// Low, Medium or High interference verdict. README "Verdicts" documents the same table;
-// the e2e scenarios (known ground truth) are what they were tuned against.
+// The verdict thresholds, in one place: what harm to each resource counts as a Low,
+// Medium or High interference verdict. docs/architecture.md "Verdicts" documents the same
+// table; the e2e scenarios (known ground truth) are what they were tuned against.
 
 import type { Resource, Verdict } from '../../crds/index.js';
 
@@ -14,33 +14,43 @@ export interface Thresholds {
   readonly high: number;
 }
 
-/** Degradation measures, each documented where it is computed (verdict.ts). */
+/** Harm measures, each documented where it is computed (assess.ts). */
 export const thresholds: Readonly<Record<Resource, Thresholds>> = {
-  // Share of the time the victim wanted a CPU that it spent waiting in a run queue.
+  // Share of the time the victim wanted a CPU that it spent waiting while others held it.
   cpu: { none: 0, low: 0.05, medium: 0.15, high: 0.3 },
-  // IO p99 latency over the victim's own quiet baseline (ratio).
-  io: { none: 1, low: 1.5, medium: 3, high: 10 },
+  // Share of the victim's IO time its requests were in flight beside others' on the device.
+  io: { none: 0, low: 0.2, medium: 0.4, high: 0.6 },
   // Share of wall time the victim's tasks spent stalled in memory reclaim.
   memory: { none: 0, low: 0.01, medium: 0.05, high: 0.15 },
   // Cycles per instruction over the victim's own quiet baseline (ratio).
   cache: { none: 1, low: 1.2, medium: 1.5, high: 2 },
 };
 
+/** The size of single run-queue waits, as a share of the session's runqLatencyThreshold:
+ * a CPU verdict needs waits that matter as well as a share of time lost. */
+const waitSize: Thresholds = { none: 0, low: 0.1, medium: 0.3, high: 1 };
+
+/** Score of single waits of p99WaitNs against the threshold (100 at twice it). */
+export function waitSizeScore(p99WaitNs: number, thresholdNs: number): number {
+  return scoreOn(waitSize, thresholdNs > 0 ? p99WaitNs / thresholdNs : 0);
+}
+
 /** Below this many IOs in a span, a p99 says nothing and the io resource is not scored. */
 export const minIoOpsForP99 = 20;
-/** IO p99 below this is never a degradation, whatever the ratio: up to the 256 µs log2
- * bucket is jitter on a fast device (4 KiB virtio reads here: p99 about 220 µs alone,
- * the 512 µs-1 ms buckets beside 1 MiB direct writers). */
+/** A victim whose IO p99 stays below this is not harmed, whoever else was in flight: up
+ * to the 256 µs log2 bucket is jitter on a fast device (4 KiB virtio reads here: p99
+ * about 220 µs alone, the 512 µs-1 ms buckets beside 1 MiB direct writers). */
 export const ioLatencyFloorNs = 300e3;
 /** Aggressors below this share of a victim's loss are not named. */
 export const minAggressorShare = 0.05;
-/** The victim's own limit is the cause when it explains at least this share of the loss. */
-export const selfInflictedShare = 0.5;
 
 /** Maps a degradation onto 0-100, piecewise linear: 0 at none, 25 at Low, 50 at Medium,
  * 75 at High, 100 at twice High's distance from none. */
 export function scoreOf(resource: Resource, degradation: number): number {
-  const t = thresholds[resource];
+  return scoreOn(thresholds[resource], degradation);
+}
+
+function scoreOn(t: Thresholds, degradation: number): number {
   const points: Array<[number, number]> = [
     [t.none, 0],
     [t.low, 25],

@@ -3,13 +3,15 @@
 // final counters (dead: true) and leaves the snapshot; the C library then deletes its
 // map entries, so if the id shows up again its counters restart from zero, which the
 // snapshot (no longer holding it) treats as new.
-import { ioOps, nameOf, recordFlags } from '../native/constants.js';
+import { ioOps, limits, nameOf, recordFlags } from '../native/constants.js';
 import { probeNames, type ProbeName, type RawRecord, type RawSections } from '../native/index.js';
 import type {
   BlockDevice,
   CacheCounters,
   CacheTaskCounters,
   CpuUsage,
+  Holder,
+  IoDelay,
   IoLatency,
   IoOp,
   IoTraffic,
@@ -74,12 +76,21 @@ function runqueueWaits(d: Deltas, r: RawRecord<'runqVictimRecord'>): RunqueueWai
   return { cgroupId: r.cgroupId, waitNs, waits, unattributedNs, histogram, dead };
 }
 
+const threadBit = 1n << BigInt(limits.holderThreadBit);
+
+/** A holder key of the cpu probe (cpu.h CT_HOLDER_THREAD). */
+export function holderOf(key: bigint): Holder {
+  if (key === 0n) return { kind: 'idle' };
+  if (key & threadBit) return { kind: 'thread', pid: Number(key & (threadBit - 1n)) };
+  return { kind: 'cgroup', id: key };
+}
+
 function waitShare(d: Deltas, r: RawRecord<'waitPairRecord'>): WaitShare | undefined {
   const dead = isDead(r.flags);
   const v = d.of(`pair:${r.victim}:${r.aggressor}`, [r.waitNs], dead);
   if (!v) return undefined;
   const [waitNs = 0] = v;
-  return { victim: r.victim, aggressor: r.aggressor, waitNs, dead };
+  return { victim: r.victim, aggressor: holderOf(r.aggressor), waitNs, dead };
 }
 
 type IoKeyed = Pick<RawRecord<'ioStatsRecord'>, 'cgroupId' | 'dev' | 'op' | 'sync'>;
@@ -97,9 +108,13 @@ function ioTraffic(d: Deltas, r: RawRecord<'ioStatsRecord'>): IoTraffic | undefi
 function ioLatency(d: Deltas, r: RawRecord<'ioLatencyRecord'>): IoLatency | undefined {
   const dead = isDead(r.flags);
   const slots = r.totalHist.length;
-  const v = d.of(`iolat:${ioKey(r)}`, [r.count, r.totalNs, r.deviceNs, ...r.totalHist, ...r.deviceHist], dead);
+  const v = d.of(
+    `iolat:${ioKey(r)}`,
+    [r.count, r.totalNs, r.deviceNs, r.delayedNs, r.unattributedNs, ...r.totalHist, ...r.deviceHist],
+    dead,
+  );
   if (!v) return undefined;
-  const [count = 0, totalNs = 0, deviceNs = 0, ...histograms] = v;
+  const [count = 0, totalNs = 0, deviceNs = 0, delayedNs = 0, unattributedNs = 0, ...histograms] = v;
   return {
     cgroupId: r.cgroupId,
     device: deviceOf(r.dev),
@@ -108,10 +123,20 @@ function ioLatency(d: Deltas, r: RawRecord<'ioLatencyRecord'>): IoLatency | unde
     count,
     totalNs,
     deviceNs,
+    delayedNs,
+    unattributedNs,
     totalHistogram: histograms.slice(0, slots),
     deviceHistogram: histograms.slice(slots),
     dead,
   };
+}
+
+function ioDelay(d: Deltas, r: RawRecord<'ioDelayRecord'>): IoDelay | undefined {
+  const dead = isDead(r.flags);
+  const v = d.of(`iodelay:${r.victim}:${r.holder}:${r.dev}`, [r.ns, r.requests], dead);
+  if (!v) return undefined;
+  const [ns = 0, requests = 0] = v;
+  return { victim: r.victim, holder: r.holder, device: deviceOf(r.dev), ns, requests, dead };
 }
 
 function reclaimStalls(d: Deltas, r: RawRecord<'reclaimRecord'>): ReclaimStalls | undefined {
@@ -185,6 +210,7 @@ export function diffWindow(
             hierarchyId: hierarchy('io'),
             traffic: present(raw.ioStats.map((r) => ioTraffic(d, r))),
             latency: present(raw.ioLatency.map((r) => ioLatency(d, r))),
+            delays: present(raw.ioDelays.map((r) => ioDelay(d, r))),
           },
         }
       : {}),

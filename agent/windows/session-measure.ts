@@ -1,15 +1,29 @@
 // One session's measurement on this node: ticks of per-subject counters go into the
 // current window; at each window boundary the window is assessed on its own (what is
-// happening now), folded into the session so far, and the victims' baselines (their
-// quietest windows) move. Pure: time comes in as arguments.
+// happening now) and folded into the session so far; a window in which no neighbour used
+// the CPU gives the victims' CPI baselines. Pure: time comes in as arguments.
 import { z } from 'zod';
 
 import { percentileNs } from '../probes/index.js';
 import { cpi2Correlation, cpiOutlierThreshold } from '../report/correlation.js';
-import { assessVictim, type Assessment, type NeighbourSpan, type VictimSpan } from '../report/assess.js';
+import {
+  assessVictim,
+  defaultAssessOptions,
+  type AssessOptions,
+  type Assessment,
+  type NeighbourSpan,
+  type VictimSpan,
+} from '../report/assess.js';
 import { verdicts } from '../../crds/index.js';
-import { minIoOpsForP99, type Resource, type Verdict } from '../report/thresholds.js';
-import { addAll, countersFromJson, countersJson, countersToJson, type SubjectCounters } from '../measure/counters.js';
+import type { Resource, Verdict } from '../report/thresholds.js';
+import {
+  addAll,
+  addByKey,
+  countersFromJson,
+  countersJson,
+  countersToJson,
+  type SubjectCounters,
+} from '../measure/counters.js';
 import { podKey } from '../measure/subjects.js';
 
 /** Windows of history kept for CPI² correlation (CPI² looks back over recent samples). */
@@ -18,6 +32,9 @@ const cpiHistoryWindows = 30;
  * hours), those that took least from the victims are dropped: memory stays bounded and
  * only the smallest shares, below any reported aggressor, are lost. */
 export const maxNeighbours = 1000;
+/** A window counts as without contention (a CPI baseline sample) when all other subjects
+ * together ran less than this share of one CPU. */
+const quietNeighbourCpuShare = 0.05;
 
 export interface ClosedWindow {
   readonly sequence: number;
@@ -37,13 +54,11 @@ export interface VictimSummary {
   readonly span: VictimSpan;
   readonly assessment: Assessment;
   readonly lastWindow: WindowVerdict | undefined;
-  readonly baselineIoP99Ns: number | undefined;
 }
 
 export class SessionMeasure {
   private current = new Map<string, SubjectCounters>();
   private readonly total = new Map<string, SubjectCounters>();
-  private readonly baselineIoP99 = new Map<string, number>();
   private readonly baselineCpi = new Map<string, number>();
   private readonly cpiHistory: Array<{ cpi: Map<string, number>; oncpu: Map<string, number> }> = [];
   private readonly lastWindow = new Map<string, WindowVerdict>();
@@ -64,6 +79,7 @@ export class SessionMeasure {
     readonly epochMs: number,
     readonly firstStartMs: number,
     private readonly enabled: ReadonlySet<Resource>,
+    private readonly options: AssessOptions = defaultAssessOptions,
     /** The subject key of a victim id: a pod UID here; `crosstalk top` passes subject keys. */
     private readonly keyOf: (victimId: string) => string = podKey,
   ) {
@@ -99,10 +115,10 @@ export class SessionMeasure {
       const key = this.keyOf(uid);
       const counters = window.get(key);
       const span = this.spanOf(key, counters, window, wallNs);
-      const assessment = assessVictim(span, neighboursOf(key, window));
+      const assessment = assessVictim(span, neighboursOf(key, window), this.options);
       assessments.set(uid, assessment);
       this.lastWindow.set(uid, { verdict: assessment.verdict, score: assessment.score });
-      this.updateBaselines(key, counters);
+      this.updateBaselineCpi(key, counters, window, wallNs);
       const cpi = cpiOf(counters);
       if (cpi !== undefined) cpiNow.set(key, cpi);
     }
@@ -127,9 +143,8 @@ export class SessionMeasure {
     return {
       counters,
       span,
-      assessment: assessVictim(span, neighboursOf(key, this.total)),
+      assessment: assessVictim(span, neighboursOf(key, this.total), this.options),
       lastWindow: this.lastWindow.get(uid),
-      baselineIoP99Ns: this.baselineIoP99.get(key),
     };
   }
 
@@ -153,29 +168,32 @@ export class SessionMeasure {
       sequence: this.sequence,
       windowsReported: this.windowsReported,
       total: [...this.total].map(([key, c]) => [key, countersToJson(c)]),
-      baselineIoP99: [...this.baselineIoP99],
       baselineCpi: [...this.baselineCpi],
       lastWindow: [...this.lastWindow],
     };
   }
 
   /** Continues a snapshot's session: the next window starts at `nowMs`. */
-  static restore(s: MeasureSnapshot, enabled: ReadonlySet<Resource>, nowMs: number): SessionMeasure {
-    const m = new SessionMeasure(s.intervalMs, s.epochMs, s.firstStartMs, enabled);
+  static restore(
+    s: MeasureSnapshot,
+    enabled: ReadonlySet<Resource>,
+    nowMs: number,
+    options: AssessOptions = defaultAssessOptions,
+  ): SessionMeasure {
+    const m = new SessionMeasure(s.intervalMs, s.epochMs, s.firstStartMs, enabled, options);
     m.windowStartMs = Math.max(nowMs, s.firstStartMs);
     m.coveredMs = s.coveredMs;
     m.sequence = s.sequence;
     m.windowsReported = s.windowsReported;
     for (const [key, c] of s.total) m.total.set(key, countersFromJson(c));
-    for (const [key, v] of s.baselineIoP99) m.baselineIoP99.set(key, v);
     for (const [key, v] of s.baselineCpi) m.baselineCpi.set(key, v);
     for (const [uid, v] of s.lastWindow) m.lastWindow.set(uid, v);
     return m;
   }
 
   /** Keeps the victims and the `maxNeighbours` neighbours that took most from them: each
-   * neighbour weighs its share of the victims' CPU wait plus its shares of the IO bytes
-   * and of the memory growth of all neighbours. */
+   * neighbour weighs its shares of the victims' CPU wait and IO delay plus its share of
+   * the memory all neighbours held beyond their requests. */
   private compact(victims: ReadonlySet<string>): void {
     if (this.total.size - victims.size <= maxNeighbours) return;
     const cpu = new Map<string, number>();
@@ -183,13 +201,11 @@ export class SessionMeasure {
     const memory = new Map<string, number>();
     for (const [key, c] of this.total) {
       if (victims.has(key)) {
-        for (const [holder, ns] of c.cpu.waitBy) cpu.set(holder, (cpu.get(holder) ?? 0) + ns);
+        addByKey(cpu, c.cpu.waitBy);
+        addByKey(io, c.io.delayBy);
         continue;
       }
-      let bytes = 0;
-      for (const t of c.io.byDisk.values()) bytes += t.readBytes + t.writeBytes;
-      io.set(key, bytes);
-      memory.set(key, Math.max(0, c.files.memoryGrowthBytes));
+      memory.set(key, averageOverRequest(c));
     }
     const weight = new Map<string, number>();
     for (const amounts of [cpu, io, memory]) {
@@ -200,8 +216,9 @@ export class SessionMeasure {
     neighbours.sort((a, b) => (weight.get(b) ?? 0) - (weight.get(a) ?? 0));
     for (const key of neighbours.slice(maxNeighbours)) this.total.delete(key);
     for (const v of victims) {
-      const waitBy = this.total.get(v)?.cpu.waitBy;
-      if (waitBy) for (const key of [...waitBy.keys()]) if (!this.total.has(key)) waitBy.delete(key);
+      const victim = this.total.get(v);
+      for (const byHolder of victim ? [victim.cpu.waitBy, victim.io.delayBy] : [])
+        for (const key of [...byHolder.keys()]) if (!this.total.has(key)) byHolder.delete(key);
     }
   }
 
@@ -212,8 +229,7 @@ export class SessionMeasure {
     wallNs: number,
   ): VictimSpan {
     if (!c) return { wallNs };
-    const waitByNeighbour = new Map([...c.cpu.waitBy].filter(([holder]) => holder !== key));
-    const disks = [...c.io.byDisk.keys()];
+    const others = <T>(byHolder: ReadonlyMap<string, T>) => new Map([...byHolder].filter(([holder]) => holder !== key));
     const cpi = cpiOf(c);
     const baselineCpi = this.baselineCpi.get(key);
     return {
@@ -224,7 +240,8 @@ export class SessionMeasure {
               waitNs: Math.max(0, c.cpu.waitNs - c.cpu.idleWaitNs - (c.cpu.waitBy.get(key) ?? 0)),
               runNs: c.cpu.oncpuNs,
               throttledNs: c.files.throttledNs,
-              waitByNeighbour,
+              p99WaitNs: percentileNs(c.cpu.waitHistogram, 0.99),
+              waitByNeighbour: others(c.cpu.waitBy),
             },
           }
         : {}),
@@ -233,8 +250,11 @@ export class SessionMeasure {
             io: {
               ops: c.io.completed,
               p99Ns: percentileNs(c.io.latencyHistogram, 0.99),
-              baselineP99Ns: this.baselineIoP99.get(key),
-              disks,
+              requestNs: c.io.requestNs,
+              // Its own other requests beside it are no one else's doing.
+              delayedNs: Math.max(0, c.io.delayedNs - (c.io.delayBy.get(key) ?? 0)),
+              delayByNeighbour: others(c.io.delayBy),
+              disks: [...c.io.byDisk.keys()],
             },
           }
         : {}),
@@ -266,16 +286,21 @@ export class SessionMeasure {
     return out;
   }
 
-  private updateBaselines(key: string, c: SubjectCounters | undefined): void {
-    if (!c) return;
-    if (c.io.completed >= minIoOpsForP99) {
-      const p99 = percentileNs(c.io.latencyHistogram, 0.99);
-      const best = this.baselineIoP99.get(key);
-      if (p99 !== undefined && (best === undefined || p99 < best)) this.baselineIoP99.set(key, p99);
-    }
+  /** The victim's CPI in a window where no neighbour ran to speak of is its CPI without
+   * contention: the lowest such window is the baseline (never a contended window). */
+  private updateBaselineCpi(
+    key: string,
+    c: SubjectCounters | undefined,
+    window: ReadonlyMap<string, SubjectCounters>,
+    wallNs: number,
+  ): void {
     const cpi = cpiOf(c);
-    const bestCpi = this.baselineCpi.get(key);
-    if (cpi !== undefined && (bestCpi === undefined || cpi < bestCpi)) this.baselineCpi.set(key, cpi);
+    if (cpi === undefined || wallNs <= 0) return;
+    let othersNs = 0;
+    for (const [other, counters] of window) if (other !== key) othersNs += counters.cpu.oncpuNs;
+    if (othersNs > quietNeighbourCpuShare * wallNs) return;
+    const best = this.baselineCpi.get(key);
+    if (best === undefined || cpi < best) this.baselineCpi.set(key, cpi);
   }
 }
 
@@ -287,7 +312,6 @@ export const measureSnapshotJson = z.object({
   sequence: z.int().nonnegative(),
   windowsReported: z.int().nonnegative(),
   total: z.array(z.tuple([z.string(), countersJson])),
-  baselineIoP99: z.array(z.tuple([z.string(), z.number()])),
   baselineCpi: z.array(z.tuple([z.string(), z.number()])),
   lastWindow: z.array(z.tuple([z.string(), z.object({ verdict: z.enum(verdicts), score: z.number() })])),
 });
@@ -297,11 +321,20 @@ function cpiOf(c: SubjectCounters | undefined): number | undefined {
   return c && c.cache.instructions > 0 && c.cache.cycles > 0 ? c.cache.cycles / c.cache.instructions : undefined;
 }
 
+function averageOverRequest(c: SubjectCounters): number {
+  return c.files.memorySamples > 0 ? c.files.memoryOverRequestSum / c.files.memorySamples : 0;
+}
+
 function neighboursOf(victimKey: string, all: ReadonlyMap<string, SubjectCounters>): Map<string, NeighbourSpan> {
   const out = new Map<string, NeighbourSpan>();
   for (const [key, c] of all) {
     if (key === victimKey) continue;
-    out.set(key, { ref: c.ref, ioByDisk: c.io.byDisk, memoryGrowthBytes: c.files.memoryGrowthBytes });
+    out.set(key, {
+      ref: c.ref,
+      ioByDisk: c.io.byDisk,
+      memoryOverRequestBytes: averageOverRequest(c),
+      memoryGrowthBytes: c.files.memoryGrowthBytes,
+    });
   }
   return out;
 }

@@ -2,7 +2,7 @@
 // (runqslower's columns) with who held the CPU meanwhile: the task the waiter replaced
 // and the cgroups whose tasks ran during the wait, with their shares of it.
 import { formatDuration } from '../../agent/report/format.js';
-import type { CgroupRef, ProbeEvent, SlowRunqEvent } from '../../agent/probes/index.js';
+import type { CgroupRef, Holder, ProbeEvent, SlowRunqEvent } from '../../agent/probes/index.js';
 import { clockTime, formatHeader, formatRow, milliseconds, type Column } from '../columns.js';
 import { ownerText } from '../owners.js';
 import type { SnoopContext, SnoopTool } from '../snoop.js';
@@ -24,9 +24,12 @@ function columnsFor(ctx: SnoopContext): Column[] {
 
 const cgroupOf = (e: SlowRunqEvent, id: bigint): CgroupRef => ({ hierarchyId: e.cgroup.hierarchyId, id });
 
-/** A holder as people read it: "idle" for the idle CPU, else its pod or cgroup. */
-function holderName(e: SlowRunqEvent, id: bigint, ctx: SnoopContext): string {
-  return id === 0n ? 'idle' : ownerText(ctx.owner(cgroupOf(e, id)));
+/** A holder as people read it: "idle" for the idle CPU, a root-cgroup thread by name, else
+ * its pod or cgroup. */
+function holderName(e: SlowRunqEvent, h: Holder, ctx: SnoopContext): string {
+  if (h.kind === 'idle') return 'idle';
+  if (h.kind === 'thread') return ctx.threadName(h.pid);
+  return ownerText(ctx.owner(cgroupOf(e, h.id)));
 }
 
 function percentOf(ns: number, e: SlowRunqEvent): number {
@@ -34,7 +37,7 @@ function percentOf(ns: number, e: SlowRunqEvent): number {
 }
 
 function heldBy(e: SlowRunqEvent, ctx: SnoopContext): string {
-  const parts = e.holders.map((h) => `${holderName(e, h.cgroupId, ctx)} ${percentOf(h.ns, e)}%`);
+  const parts = e.holders.map((h) => `${holderName(e, h.holder, ctx)} ${percentOf(h.ns, e)}%`);
   if (e.otherNs > 0) parts.push(`others ${percentOf(e.otherNs, e)}%`);
   if (e.unattributedNs > 0) parts.push(`unattributed ${percentOf(e.unattributedNs, e)}%`);
   return parts.join(', ');
@@ -46,7 +49,10 @@ export const runqSnoop: SnoopTool<SlowRunqEvent> = {
   probeOptions: (o) => ({ runqSlowNs: o.thresholdNs }),
   select: (e: ProbeEvent) => (e.type === 'slow-runq' ? e : undefined),
   subject: (e) => ({ pid: e.pid, cgroup: e.cgroup }),
-  cgroups: (e) => [e.cgroup, ...e.holders.filter((h) => h.cgroupId !== 0n).map((h) => cgroupOf(e, h.cgroupId))],
+  cgroups: (e) => [
+    e.cgroup,
+    ...e.holders.flatMap((h) => (h.holder.kind === 'cgroup' ? [cgroupOf(e, h.holder.id)] : [])),
+  ],
 
   header: (ctx) => formatHeader(columnsFor(ctx)),
 
@@ -74,8 +80,7 @@ export const runqSnoop: SnoopTool<SlowRunqEvent> = {
     ...(ctx.options.owner ? { owner: ctx.owner(e.cgroup) } : {}),
     prev: { comm: e.prev.comm, tid: e.prev.pid, cgroup: e.prev.pid === 0 ? null : ctx.path(e.prev.cgroup) },
     heldBy: e.holders.map((h) => ({
-      cgroup: h.cgroupId === 0n ? null : ctx.path(cgroupOf(e, h.cgroupId)),
-      ...(ctx.options.owner && h.cgroupId !== 0n ? { owner: ctx.owner(cgroupOf(e, h.cgroupId)) } : {}),
+      ...holderJson(e, h.holder, ctx),
       ms: h.ns / 1e6,
       sharePercent: percentOf(h.ns, e),
     })),
@@ -90,7 +95,7 @@ export const runqSnoop: SnoopTool<SlowRunqEvent> = {
       add(e) {
         waitNs += e.waitNs;
         for (const h of e.holders) {
-          const name = holderName(e, h.cgroupId, ctx);
+          const name = holderName(e, h.holder, ctx);
           byHolder.set(name, (byHolder.get(name) ?? 0) + h.ns);
         }
       },
@@ -109,3 +114,11 @@ export const runqSnoop: SnoopTool<SlowRunqEvent> = {
     };
   },
 };
+
+/** A holder in JSON: its cgroup (null for the idle CPU), or the root-cgroup thread. */
+function holderJson(e: SlowRunqEvent, h: Holder, ctx: SnoopContext) {
+  if (h.kind === 'idle') return { cgroup: null };
+  if (h.kind === 'thread') return { cgroup: '/', thread: { tid: h.pid, comm: ctx.threadName(h.pid) } };
+  const cgroup = cgroupOf(e, h.id);
+  return { cgroup: ctx.path(cgroup), ...(ctx.options.owner ? { owner: ctx.owner(cgroup) } : {}) };
+}

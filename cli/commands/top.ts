@@ -2,6 +2,8 @@
 // probes), each window is folded into pods and cgroups and assessed the way the agent
 // assesses a victim, and the frame is redrawn in place on a terminal, printed as plain
 // blocks when piped, or as one JSON object per window.
+import { release } from 'node:os';
+
 import { createLogUpdate } from 'log-update';
 
 import { diskNamer } from '../../agent/disks.js';
@@ -9,7 +11,9 @@ import { addAll } from '../../agent/measure/counters.js';
 import { FileSampler } from '../../agent/measure/file-sampler.js';
 import { foldWindow } from '../../agent/measure/fold.js';
 import type { ProbeStatus } from '../../agent/probes/index.js';
+import { defaultAssessOptions, throttledTasksWait } from '../../agent/report/assess.js';
 import { formatPercent } from '../../agent/report/format.js';
+import { threadNamer } from '../../agent/threads.js';
 import type { Resource } from '../../agent/report/thresholds.js';
 import { SessionMeasure } from '../../agent/windows/session-measure.js';
 import { CgroupOwners, ownerText, PodNames } from '../owners.js';
@@ -41,9 +45,10 @@ export async function runTop(o: TopOptions): Promise<void> {
     files.sample(); // the control files' starting point
     const startMs = Date.now();
     // Every active subject is a victim: keys are subject keys, not pod UIDs.
-    const measure = new SessionMeasure(o.intervalMs, startMs, startMs, enabled, (key) => key);
+    const assess = { ...defaultAssessOptions, throttledTasksWait: throttledTasksWait(release()) };
+    const measure = new SessionMeasure(o.intervalMs, startMs, startMs, enabled, assess, (key) => key);
     const seen = new Set<string>();
-    const nameDisk = diskNamer();
+    const fold = { resolve: owners.resolve, nameDisk: diskNamer(), nameThread: threadNamer() };
     const tty = !o.json && process.stdout.isTTY;
     const draw = tty ? createLogUpdate(process.stdout) : undefined;
     let nextFrameMs = startMs + o.intervalMs;
@@ -51,7 +56,7 @@ export async function runTop(o: TopOptions): Promise<void> {
     const frame = async (): Promise<void> => {
       await names?.learn(owners.unknownPods());
       const window = await session.read();
-      const counters = foldWindow(window, owners.resolve, nameDisk);
+      const counters = foldWindow(window, fold);
       addAll(counters, files.sample());
       measure.add(counters);
       const keys = activeSubjects(counters);

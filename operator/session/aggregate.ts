@@ -27,6 +27,7 @@ export interface Aggregate {
   readonly summary: {
     victims: number;
     affected: number;
+    selfLimited?: number;
     verdict?: Verdict;
     worstPod?: string;
     topAggressor?: string;
@@ -92,12 +93,14 @@ export function aggregate(views: readonly NodeView[]): Aggregate {
     undefined,
   );
   const topAggressor = worst && worst.verdict !== 'None' ? worst.aggressors?.[0] : undefined;
+  const selfLimited = reports.filter((r) => (r.selfInflicted?.length ?? 0) > 0).length;
   const total = views.length;
   return {
     nodes: { total, ready, failed: failed.length, readyOfTotal: `${ready}/${total}` },
     summary: {
       victims,
       affected: reports.filter((r) => verdictRank(r.verdict) >= mediumRank).length,
+      ...(selfLimited > 0 ? { selfLimited } : {}),
       ...(worstVerdict ? { verdict: worstVerdict } : {}),
       ...(worst ? { worstPod: podKey(worst) } : {}),
       ...(topAggressor ? { topAggressor: describeAggressor(topAggressor) } : {}),

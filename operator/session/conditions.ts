@@ -26,6 +26,8 @@ export const Reason = {
   ProbeDegraded: 'ProbeDegraded',
   InterferenceDetected: 'InterferenceDetected',
   NoInterference: 'NoInterference',
+  /** No neighbour harms a victim; some are slowed by their own limits. */
+  SelfLimited: 'SelfLimited',
 } as const;
 
 export interface ConditionDraft {

@@ -305,6 +305,17 @@ function interference(agg: Aggregate): ConditionDraft {
       reason: Reason.InterferenceDetected,
       message: `${agg.summary.affected} of ${plural(agg.summary.victims, 'victim')} suffer Medium or High interference; worst ${podKey(worst)} on ${worst.node} (${worst.verdict}, score ${Math.round(worst.score)})${cause}`,
     };
+  const limited = agg.reports.filter((r) => (r.selfInflicted?.length ?? 0) > 0);
+  if (limited.length > 0) {
+    const [first] = limited;
+    const causes = (first!.selfInflicted ?? []).map((s) => `${s.cause} ${Math.round(s.percent)}%`).join(', ');
+    return {
+      type: ConditionType.InterferenceDetected,
+      status: 'False',
+      reason: Reason.SelfLimited,
+      message: `no victim suffers Medium or High interference from its neighbours (worst verdict ${agg.summary.verdict ?? 'None'}); ${plural(limited.length, 'victim')} slowed by ${limited.length > 1 ? 'their' : 'its'} own limits, e.g. ${podKey(first!)} on ${first!.node} (${causes})`,
+    };
+  }
   return {
     type: ConditionType.InterferenceDetected,
     status: 'False',

@@ -38,7 +38,7 @@ describe('cpu.max throttling on pure cgroup v2', function () {
     const waitNs = victimWait(cpu!, id);
     const shares = cpu!.attribution.filter((s) => s.victim === id);
     const toNeighbours = shares
-      .filter((s) => s.aggressor !== 0n && s.aggressor !== id)
+      .filter((s) => s.aggressor.kind !== 'idle' && !(s.aggressor.kind === 'cgroup' && s.aggressor.id === id))
       .reduce((n, s) => n + s.waitNs, 0);
     const ms = (ns: number) => `${(ns / 1e6).toFixed(0)} ms`;
     console.log(

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type { TestCgroup } from '../host/cgroups.js';
 import type { Hierarchy } from '../../agent/cgroups/mounts.js';
 import { HarnessError } from './errors.js';
-import { cpuMillis, memoryBytes } from './quantity.js';
+import { cpuMillis, memoryBytes } from '../../common/quantity.js';
 
 export interface CgroupLimits {
   readonly cpuShares?: number;

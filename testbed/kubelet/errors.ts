@@ -1,7 +1,6 @@
 /** Why the node harness could not do what was asked. */
 export type HarnessErrorCode =
   | 'InvalidNodeName' // not an RFC 1123 subdomain
-  | 'InvalidQuantity' // a resource quantity such as "500m" or "64Mi" that does not parse
   | 'UnrunnablePod' // a pod the harness cannot run (no command, env from references, ...)
   | 'ControllerUnavailable' // a limit needs a cgroup controller this host does not offer
   | 'StartTimeout' // a pod was created but never started on this node

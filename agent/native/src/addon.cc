@@ -364,9 +364,19 @@ Napi::Object Layout(Napi::Env env) {
        {"count", AT(ct_io_latency_record, v.count)},
        {"totalNs", AT(ct_io_latency_record, v.total_ns)},
        {"deviceNs", AT(ct_io_latency_record, v.device_ns)},
+       {"delayedNs", AT(ct_io_latency_record, v.delayed_ns)},
+       {"unattributedNs", AT(ct_io_latency_record, v.unattributed_ns)},
        {"totalHist", AT(ct_io_latency_record, v.total_hist)},
        {"deviceHist", AT(ct_io_latency_record, v.device_hist)}},
       sizeof(ct_io_latency_record));
+  add("ioDelayRecord",
+      {{"victim", AT(ct_io_delay_record, key.victim)},
+       {"holder", AT(ct_io_delay_record, key.holder)},
+       {"dev", AT(ct_io_delay_record, key.dev)},
+       {"flags", AT(ct_io_delay_record, flags)},
+       {"ns", AT(ct_io_delay_record, v.ns)},
+       {"requests", AT(ct_io_delay_record, v.requests)}},
+      sizeof(ct_io_delay_record));
   add("reclaimRecord",
       {{"cgroupId", AT(ct_reclaim_record, cgroup_id)},
        {"flags", AT(ct_reclaim_record, flags)},
@@ -468,7 +478,9 @@ Napi::Object Constants(Napi::Env env) {
                  {"runRing", CT_RUN_RING},
                  {"runqHolders", CT_RUNQ_HOLDERS},
                  {"cacheCounters", CT_CACHE_COUNTERS},
-                 {"reclaimKinds", CT_RECLAIM_KINDS}});
+                 {"reclaimKinds", CT_RECLAIM_KINDS},
+                 {"ioOwners", CT_IO_OWNERS},
+                 {"holderThreadBit", __builtin_ctzll(CT_HOLDER_THREAD)}});
   set("sections", {{"cpuCgroups", CT_SECTION_CPU_CGROUPS},
                    {"runqVictims", CT_SECTION_RUNQ_VICTIMS},
                    {"waitPairs", CT_SECTION_WAIT_PAIRS},
@@ -479,6 +491,7 @@ Napi::Object Constants(Napi::Env env) {
                    {"health", CT_SECTION_HEALTH},
                    {"window", CT_SECTION_WINDOW},
                    {"cacheTasks", CT_SECTION_CACHE_TASKS},
+                   {"ioDelays", CT_SECTION_IO_DELAYS},
                    {"cgroupEvents", CT_SECTION_CGROUP_EVENTS},
                    {"ioEvents", CT_SECTION_IO_EVENTS},
                    {"reclaimEvents", CT_SECTION_RECLAIM_EVENTS},

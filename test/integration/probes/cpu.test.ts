@@ -24,7 +24,12 @@ function oncpuOf(cpu: CpuWindow, cg: TestCgroup): number {
 
 function attributed(cpu: CpuWindow, victim: TestCgroup, aggressor: TestCgroup): number {
   return cpu.attribution
-    .filter((s) => s.victim === victim.id('unified') && s.aggressor === aggressor.id('unified'))
+    .filter(
+      (s) =>
+        s.victim === victim.id('unified') &&
+        s.aggressor.kind === 'cgroup' &&
+        s.aggressor.id === aggressor.id('unified'),
+    )
     .reduce((sum, s) => sum + s.waitNs, 0);
 }
 
@@ -56,7 +61,10 @@ async function twoBurnersOnOneCpu(f: ProbeFixture, session: ProbeSession): Promi
     const wait = waitOf(cpu, victim);
     const split = cpu.attribution
       .filter((s) => s.victim === victim.id('unified'))
-      .map((s) => `${s.aggressor}: ${(s.waitNs / 1e6).toFixed(1)} ms`)
+      .map(
+        (s) =>
+          `${JSON.stringify(s.aggressor, (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v))}: ${(s.waitNs / 1e6).toFixed(1)} ms`,
+      )
       .join(', ');
     expect(wait / durationNs, 'share of the window spent waiting').to.be.within(0.4, 0.6);
     expect(

@@ -25,6 +25,7 @@ describe('cli report', function () {
       'IO p99',
       'RECLAIM',
       'CPI',
+      'SELF-LIMITED',
       'TOP AGGRESSOR (share, evidence)',
     ]);
     expect(cells(lines[1])).to.deep.equal([
@@ -35,6 +36,7 @@ describe('cli report', function () {
       '1.9 ms',
       '0 ms',
       'n/a',
+      '-',
       "batch/etl-7f9c (cpu 81%) ran on the victim's CPU for 3.1 s of the 3.8 s the victim waited for it (81.2%)",
     ]);
     expect(cells(lines[2]).slice(0, 7)).to.deep.equal([
@@ -46,11 +48,10 @@ describe('cli report', function () {
       '12 ms',
       'n/a',
     ]);
-    expect(cells(lines[2])[7]).to.match(/^batch\/backup-2 \(io 64%\) wrote 1\.2 GiB/);
-    // A victim slowed by its own limit names no neighbour, and says so.
-    expect(cells(lines[3])[7]).to.equal(
-      'self-inflicted (cpu) its own CPU quota: throttled for 4.07 s of 10 s; no neighbour is to blame',
-    );
+    expect(cells(lines[2])[8]).to.match(/^batch\/backup-2 \(io 64%\) its IO was in flight beside the victim's/);
+    // A victim slowed by its own limit: verdict None, its cause in its own column, no neighbour.
+    expect(cells(lines[3]).slice(2, 3)).to.deep.equal(['None']);
+    expect(cells(lines[3]).slice(-2)).to.deep.equal(['CPUQuota 40.7%', '-']);
     // A quiet victim without memory figures.
     expect(cells(lines[4])).to.deep.equal([
       'shop/checkout-5d8b-q7',
@@ -60,6 +61,7 @@ describe('cli report', function () {
       '1.1 ms',
       '-',
       'n/a',
+      '-',
       '-',
     ]);
   });
@@ -76,7 +78,14 @@ describe('cli report', function () {
 
   it('shows every aggressor, the score and the last window with -o wide', function () {
     const lines = renderReport(session, { wide: true }).split('\n');
-    expect(cells(lines[0])).to.include.members(['SCORE', 'NOW', 'IO BASELINE', 'LLC HIT', 'CAUSES (share, evidence)']);
+    expect(cells(lines[0])).to.include.members([
+      'SCORE',
+      'NOW',
+      'IO DELAYED',
+      'LLC HIT',
+      'SELF-LIMITED',
+      'CAUSES (share, evidence)',
+    ]);
     expect(cells(lines[1]).slice(0, 5)).to.deep.equal(['shop/checkout-5d8b-x2', 'node-a', 'High', '81', 'High']);
     // The second aggressor (a cgroup, not a pod) continues the cell on the next line.
     expect(lines[2]?.trim()).to.match(/^\/system\.slice\/backup\.service \(cpu 12%\) ran on the victim's CPU/);

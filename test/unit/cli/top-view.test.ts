@@ -30,7 +30,7 @@ function window(): { counters: Map<string, SubjectCounters>; assessments: Map<st
     new Map(
       [...counters]
         .filter(([k]) => k !== key)
-        .map(([k, c]) => [k, { ref: c.ref, ioByDisk: c.io.byDisk, memoryGrowthBytes: 0 }]),
+        .map(([k, c]) => [k, { ref: c.ref, ioByDisk: c.io.byDisk, memoryOverRequestBytes: 0, memoryGrowthBytes: 0 }]),
     );
   const assessments = new Map<string, Assessment>();
   for (const [key, c] of counters) {
@@ -38,7 +38,10 @@ function window(): { counters: Map<string, SubjectCounters>; assessments: Map<st
     assessments.set(
       key,
       assessVictim(
-        { wallNs, cpu: { waitNs: c.cpu.waitNs, runNs: c.cpu.oncpuNs, throttledNs: 0, waitByNeighbour } },
+        {
+          wallNs,
+          cpu: { waitNs: c.cpu.waitNs, runNs: c.cpu.oncpuNs, throttledNs: 0, p99WaitNs: 8e6, waitByNeighbour },
+        },
         neighbours(key),
       ),
     );

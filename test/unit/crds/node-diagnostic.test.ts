@@ -33,7 +33,13 @@ function maximalPod(i: number): PodReport {
         involuntaryPreemptions: 123456789,
         throttledSeconds: 12.345,
       },
-      io: { p99LatencyMs: 12.345, baselineP99Ms: 1.234, ops: 123456789, bytes: 123456789012 },
+      io: {
+        p99LatencyMs: 12.345,
+        delayedPercent: 99.99,
+        delayedSeconds: 1234.5678,
+        ops: 123456789,
+        bytes: 123456789012,
+      },
       memory: { reclaimStallSeconds: 1.2345, reclaimedPages: 123456789, stallPercent: 12.34 },
       cache: { cpi: 1.2345, llcHitPercent: 12.34, mpki: 12.34 },
       psi: {
@@ -45,6 +51,8 @@ function maximalPod(i: number): PodReport {
     selfInflicted: Array.from({ length: limits.selfInflicted }, () => ({
       resource: 'cpu' as const,
       cause: 'CPUQuota' as const,
+      seconds: 1234.5678,
+      percent: 99.99,
       evidence: text(limits.evidence),
     })),
     aggressors: Array.from({ length: limits.aggressors }, () => ({

@@ -35,13 +35,26 @@ describe('cgroup file sampler', function () {
     const container = `${pod}/${id}`;
     figures.set(pod, { throttledNs: 0, memoryBytes: 10e6, memoryLimitHits: 0 });
     figures.set(container, { throttledNs: 1e9, memoryBytes: 9e6, memoryLimitHits: 2 });
-    expect(sampler.sample().size).to.equal(0); // baselines only
+    // Baselines only, and what the pod holds now (no request: all of it).
+    expect(sampler.sample().get(`pod/${uid}`)!.files).to.deep.equal({
+      throttledNs: 0,
+      memoryGrowthBytes: 0,
+      memoryLimitHits: 0,
+      memoryOverRequestSum: 10e6,
+      memorySamples: 1,
+    });
     figures.set(pod, { throttledNs: 0, memoryBytes: 60e6, memoryLimitHits: 0 });
     figures.set(container, { throttledNs: 1.5e9, memoryBytes: 59e6, memoryLimitHits: 5 });
     const hog = sampler.sample().get(`pod/${uid}`)!;
     expect(hog.ref).to.deep.include({ kind: 'Pod', name: 'hog' });
     // Growth counted once (pod level); throttling and limit hits from every cgroup.
-    expect(hog.files).to.deep.equal({ throttledNs: 0.5e9, memoryGrowthBytes: 50e6, memoryLimitHits: 3 });
+    expect(hog.files).to.deep.equal({
+      throttledNs: 0.5e9,
+      memoryGrowthBytes: 50e6,
+      memoryLimitHits: 3,
+      memoryOverRequestSum: 60e6,
+      memorySamples: 1,
+    });
   });
 
   it('counts what a pod born while watched took before its first sample', function () {

@@ -9,6 +9,7 @@ const none = {
   waitPairs: [],
   ioStats: [],
   ioLatency: [],
+  ioDelays: [],
   reclaim: [],
   cache: [],
   health: [],
@@ -97,7 +98,8 @@ describe('probe events', function () {
     expect(events[2]).to.deep.include({ kind: 'rmdir', path: '/a/b/c', cgroup: { hierarchyId: 0, id: 42n } });
   });
   it('types a slow run-queue wait with its holders, the largest share first', function () {
-    const holders = [6n, 100n, 0n, 50n, 0n, 0n, 0n, 0n]; // (cgroup, ns) pairs, two used
+    // (holder key, ns) pairs, three used: a cgroup, the idle CPU, a root-cgroup thread.
+    const holders = [6n, 100n, 0n, 50n, (1n << 63n) | 77n, 10n, 0n, 0n];
     const [event] = decodeEvents(
       {
         ...none,
@@ -112,7 +114,7 @@ describe('probe events', function () {
             pid: 42,
             cpu: 1,
             prevPid: 43,
-            nholders: 2,
+            nholders: 3,
             comm: 'sh',
             prevComm: 'burn',
             holders,
@@ -132,8 +134,9 @@ describe('probe events', function () {
       cgroup: { hierarchyId: 0, id: 5n },
       prev: { comm: 'burn', pid: 43, cgroup: { hierarchyId: 0, id: 6n } },
       holders: [
-        { cgroupId: 6n, ns: 100 },
-        { cgroupId: 0n, ns: 50 },
+        { holder: { kind: 'cgroup', id: 6n }, ns: 100 },
+        { holder: { kind: 'idle' }, ns: 50 },
+        { holder: { kind: 'thread', pid: 77 }, ns: 10 },
       ],
       otherNs: 20,
       unattributedNs: 30,

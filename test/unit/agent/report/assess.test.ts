@@ -1,12 +1,38 @@
 import { expect } from 'chai';
 
-import { assessVictim, type NeighbourSpan, type VictimSpan } from '../../../../agent/report/assess.js';
+import {
+  assessVictim,
+  throttledTasksWait,
+  type CpuSpan,
+  type IoSpan,
+  type NeighbourSpan,
+  type VictimSpan,
+} from '../../../../agent/report/assess.js';
 
 const s = 1e9;
-const pod = (name: string): NeighbourSpan => ({
-  ref: { kind: 'Pod', namespace: 'batch', name, uid: `uid-${name}` },
+const ms = 1e6;
+const pod = (name: string, owner?: { kind: string; name: string }): NeighbourSpan => ({
+  ref: { kind: 'Pod', namespace: 'batch', name, uid: `uid-${name}`, ...(owner ? { owner } : {}) },
   ioByDisk: new Map(),
+  memoryOverRequestBytes: 0,
   memoryGrowthBytes: 0,
+});
+const cpu = (c: Partial<CpuSpan>): CpuSpan => ({
+  waitNs: 0,
+  runNs: 0,
+  throttledNs: 0,
+  p99WaitNs: 8 * ms,
+  waitByNeighbour: new Map(),
+  ...c,
+});
+const io = (i: Partial<IoSpan>): IoSpan => ({
+  ops: 500,
+  p99Ns: 2 * ms,
+  requestNs: 1 * s,
+  delayedNs: 0,
+  delayByNeighbour: new Map(),
+  disks: ['vda'],
+  ...i,
 });
 
 describe('assessing a victim', function () {
@@ -17,15 +43,14 @@ describe('assessing a victim', function () {
     ]);
     const victim: VictimSpan = {
       wallNs: 10 * s,
-      cpu: {
+      cpu: cpu({
         waitNs: 3.8 * s,
         runNs: 1.2 * s,
-        throttledNs: 0,
         waitByNeighbour: new Map([
           ['etl', 3.1 * s],
           ['web', 0.1 * s],
         ]),
-      },
+      }),
     };
     const a = assessVictim(victim, neighbours);
     expect(a.verdict).to.equal('High');
@@ -34,101 +59,180 @@ describe('assessing a victim', function () {
     expect(a.aggressors[0]!.ref).to.include({ name: 'etl' });
     expect(a.aggressors[0]!.share).to.be.closeTo(0.816, 0.001);
     expect(a.aggressors[0]!.evidence).to.equal(
-      "ran on the victim's CPU for 3.1 s of the 3.8 s the victim waited for it (81.6%)",
+      "ran on the victim's CPU for 3.1 s of the 3.8 s the victim waited for it (81.6%; single waits p99 8 ms)",
     );
   });
 
-  it('gives None and names nobody when the victim does not wait', function () {
+  it('gives a light victim None for tiny waits, whatever their share of its little CPU time', function () {
+    // 31 ms waited in 20 s beside 200 ms of running, single waits at most 131 µs.
+    const light = cpu({
+      waitNs: 31 * ms,
+      runNs: 200 * ms,
+      p99WaitNs: 131e3,
+      waitByNeighbour: new Map([['/', 31 * ms]]),
+    });
+    const a = assessVictim({ wallNs: 20 * s, cpu: light }, new Map([['/', pod('root')]]));
+    expect(a.verdict).to.equal('None');
+    expect(a.aggressors).to.be.empty;
+    // The same share in waits of several milliseconds is harm.
+    expect(assessVictim({ wallNs: 20 * s, cpu: { ...light, p99WaitNs: 8 * ms } }, new Map()).verdict).to.equal('Low');
+  });
+
+  it('reads single waits against the session’s threshold', function () {
+    const waits = cpu({ waitNs: 1 * s, runNs: 1 * s, p99WaitNs: 1 * ms, waitByNeighbour: new Map([['etl', 1 * s]]) });
+    const at = (runqThresholdNs: number) =>
+      assessVictim({ wallNs: 10 * s, cpu: waits }, new Map([['etl', pod('etl')]]), {
+        runqThresholdNs,
+        throttledTasksWait: false,
+      }).scores.cpu;
+    expect(at(5 * ms)).to.be.below(at(1 * ms)!);
+    expect(at(1 * ms)).to.equal(75);
+  });
+
+  it('reports the victim’s own CPU quota apart: verdict None, its figures, no neighbour blamed', function () {
     const a = assessVictim(
-      {
-        wallNs: 10 * s,
-        cpu: { waitNs: 0.01 * s, runNs: 5 * s, throttledNs: 0, waitByNeighbour: new Map([['etl', 0.01 * s]]) },
-      },
+      { wallNs: 5 * s, cpu: cpu({ waitNs: 0.1 * ms, runNs: 1 * s, throttledNs: 3.8 * s, p99WaitNs: 64e3 }) },
       new Map([['etl', pod('etl')]]),
     );
     expect(a.verdict).to.equal('None');
+    expect(a.score).to.equal(0);
+    expect(a.selfInflicted).to.have.length(1);
+    expect(a.selfInflicted[0]).to.include({ resource: 'cpu', cause: 'CPUQuota', lostNs: 3.8 * s });
+    expect(a.selfInflicted[0]!.share).to.be.closeTo(0.76, 1e-9);
+    expect(a.selfInflicted[0]!.evidence).to.equal('its own CPU quota: throttled for 3.8 s of 5 s');
     expect(a.aggressors).to.be.empty;
   });
 
-  it('blames the victim’s own CPU quota, not a neighbour, when throttling explains the loss', function () {
+  it('on kernels that keep throttled tasks queued, does not charge the quota’s wait to who ran meanwhile', function () {
+    // Linux 6.1: a throttled burner waits on its queue while a neighbour runs.
+    const span = { wallNs: 5 * s, cpu: cpu({ waitNs: 3.9 * s, runNs: 1 * s, throttledNs: 3.9 * s }) };
+    const waitBy = new Map([['etl', 3.9 * s]]);
+    const neighbours = new Map([['etl', pod('etl')]]);
+    const old = assessVictim({ ...span, cpu: { ...span.cpu, waitByNeighbour: waitBy } }, neighbours, {
+      runqThresholdNs: 5 * ms,
+      throttledTasksWait: true,
+    });
+    expect(old.verdict).to.equal('None');
+    expect(old.selfInflicted[0]!.cause).to.equal('CPUQuota');
+    expect(throttledTasksWait('6.1.0-56-amd64')).to.be.true;
+    expect(throttledTasksWait('6.18.2')).to.be.false;
+    expect(throttledTasksWait('7.0.1')).to.be.false;
+  });
+
+  it('names root-cgroup threads as "/" with their names in the evidence', function () {
+    const thread = (pid: number, name: string): NeighbourSpan => ({
+      ...pod('x'),
+      ref: { kind: 'Thread', pid, name },
+    });
     const a = assessVictim(
       {
-        wallNs: 5 * s,
-        cpu: { waitNs: 3.9 * s, runNs: 1 * s, throttledNs: 3.8 * s, waitByNeighbour: new Map([['etl', 0.3 * s]]) },
+        wallNs: 10 * s,
+        cpu: cpu({
+          waitNs: 2 * s,
+          runNs: 2 * s,
+          waitByNeighbour: new Map([
+            ['thread/30', 1.5 * s],
+            ['thread/31', 0.5 * s],
+          ]),
+        }),
       },
-      new Map([['etl', pod('etl')]]),
+      new Map([
+        ['thread/30', thread(30, 'kworker/1:1')],
+        ['thread/31', thread(31, 'ksoftirqd/1')],
+      ]),
     );
-    expect(a.verdict).to.equal('High');
-    expect(a.selfInflicted).to.have.length(1);
-    expect(a.selfInflicted[0]).to.include({ resource: 'cpu', cause: 'CPUQuota' });
-    expect(a.selfInflicted[0]!.evidence).to.match(/own CPU quota/);
-    expect(a.aggressors).to.be.empty;
+    expect(a.aggressors).to.have.length(1);
+    expect(a.aggressors[0]!.ref).to.deep.equal({ kind: 'Cgroup', path: '/' });
+    expect(a.aggressors[0]!.share).to.equal(1);
+    expect(a.aggressors[0]!.evidence).to.match(/^threads kworker\/1:1 \(1.5 s\), ksoftirqd\/1 \(500 ms\) ran on/);
   });
 
-  it('scores IO against the victim’s baseline and ranks neighbours by bytes on its disks', function () {
+  it('scores IO by the time its requests were in flight beside others’ and names who was in flight', function () {
     const backup: NeighbourSpan = {
       ...pod('backup'),
       ioByDisk: new Map([['vda', { readBytes: 0, writeBytes: 1.2 * 1024 ** 3, ops: 300 }]]),
     };
-    const elsewhere: NeighbourSpan = {
-      ...pod('elsewhere'),
-      ioByDisk: new Map([['vdb', { readBytes: 5 * 1024 ** 3, writeBytes: 0, ops: 900 }]]),
+    const light: NeighbourSpan = {
+      ...pod('light'),
+      ioByDisk: new Map([['vda', { readBytes: 4096, writeBytes: 0, ops: 1 }]]),
     };
     const a = assessVictim(
-      { wallNs: 10 * s, io: { ops: 500, p99Ns: 14e6, baselineP99Ns: 1.1e6, disks: ['vda'] } },
+      {
+        wallNs: 10 * s,
+        io: io({
+          delayedNs: 0.8 * s,
+          delayByNeighbour: new Map([
+            ['backup', 0.78 * s],
+            ['light', 0.02 * s],
+          ]),
+        }),
+      },
       new Map([
         ['backup', backup],
-        ['elsewhere', elsewhere],
+        ['light', light],
       ]),
     );
     expect(a.scores.io).to.equal(83);
     expect(a.aggressors.map((x) => x.ref)).to.deep.equal([backup.ref]);
-    expect(a.aggressors[0]!.evidence).to.match(/^wrote 1.2 GiB in 300 IOs on vda while the victim's IO p99 was 14 ms/);
+    expect(a.aggressors[0]!.share).to.be.closeTo(0.975, 1e-9);
+    expect(a.aggressors[0]!.evidence).to.equal(
+      "its IO was in flight beside the victim's for 780 ms of the victim's 1 s of IO on vda (wrote 1.2 GiB in 300 IOs)",
+    );
   });
 
-  it('does not score IO without enough operations or a baseline', function () {
-    const a = assessVictim({ wallNs: s, io: { ops: 5, p99Ns: 50e6, baselineP99Ns: 1e6, disks: ['vda'] } }, new Map());
-    expect(a.scores.io).to.be.undefined;
-    expect(a.verdict).to.equal('None');
+  it('does not score IO without enough operations, or when the victim stays fast', function () {
+    const few = assessVictim({ wallNs: s, io: io({ ops: 5, delayedNs: 0.9 * s }) }, new Map());
+    expect(few.scores.io).to.be.undefined;
+    const fast = assessVictim({ wallNs: s, io: io({ p99Ns: 0.2 * ms, delayedNs: 0.9 * s }) }, new Map());
+    expect(fast.scores.io).to.equal(0);
+    expect(fast.verdict).to.equal('None');
   });
 
-  it('separates reclaim of the victim’s own limit from node-wide reclaim caused by growth', function () {
-    const grower: NeighbourSpan = { ...pod('cache-hog'), memoryGrowthBytes: 2 * 1024 ** 3 };
-    const shrinker: NeighbourSpan = { ...pod('quiet'), memoryGrowthBytes: -1e6 };
+  it('charges reclaim to the memory neighbours hold beyond their requests, grown or not', function () {
+    // The hog filled the budget before the session began: it holds, it no longer grows.
+    const hog: NeighbourSpan = { ...pod('hog'), memoryOverRequestBytes: 160 * 1024 ** 2 };
+    const modest: NeighbourSpan = { ...pod('modest'), memoryOverRequestBytes: 1024 ** 2, memoryGrowthBytes: 1e6 };
     const neighbours = new Map([
-      ['hog', grower],
-      ['quiet', shrinker],
+      ['hog', hog],
+      ['modest', modest],
     ]);
     const global = assessVictim(
       { wallNs: 10 * s, memory: { directReclaimNs: 1 * s, memcgReclaimNs: 0, ownLimitHits: 0 } },
       neighbours,
     );
     expect(global.verdict).to.equal('Medium');
-    expect(global.aggressors.map((x) => x.ref)).to.deep.equal([grower.ref]);
-    const own = assessVictim(
-      { wallNs: 10 * s, memory: { directReclaimNs: 0, memcgReclaimNs: 2 * s, ownLimitHits: 3 } },
-      neighbours,
+    expect(global.aggressors.map((x) => x.ref)).to.deep.equal([hog.ref]);
+    expect(global.aggressors[0]!.evidence).to.match(
+      /^held 160 MiB beyond its requests \(99.4% of what neighbours held\)/,
     );
-    expect(own.selfInflicted[0]!.resource).to.equal('memory');
-    expect(own.aggressors).to.be.empty;
     const ancestor = assessVictim(
       { wallNs: 10 * s, memory: { directReclaimNs: 0, memcgReclaimNs: 2 * s, ownLimitHits: 0 } },
       neighbours,
     );
     expect(ancestor.selfInflicted).to.be.empty;
-    expect(ancestor.aggressors.map((x) => x.ref)).to.deep.equal([grower.ref]);
+    expect(ancestor.aggressors.map((x) => x.ref)).to.deep.equal([hog.ref]);
+  });
+
+  it('reports reclaim at the victim’s own memory limit apart: verdict None, nobody blamed', function () {
+    const own = assessVictim(
+      { wallNs: 10 * s, memory: { directReclaimNs: 0, memcgReclaimNs: 2 * s, ownLimitHits: 3 } },
+      new Map([['hog', { ...pod('hog'), memoryOverRequestBytes: 1024 ** 3 }]]),
+    );
+    expect(own.verdict).to.equal('None');
+    expect(own.selfInflicted[0]).to.include({ resource: 'memory', cause: 'MemoryLimit', lostNs: 2 * s, share: 0.2 });
+    expect(own.aggressors).to.be.empty;
   });
 
   it('ranks aggressors across resources by share weighted with the resource score', function () {
     const neighbours = new Map([
       ['cpu-hog', pod('cpu-hog')],
-      ['io-hog', { ...pod('io-hog'), ioByDisk: new Map([['vda', { readBytes: 1e9, writeBytes: 0, ops: 100 }]]) }],
+      ['io-hog', pod('io-hog')],
     ]);
     const a = assessVictim(
       {
         wallNs: 10 * s,
-        cpu: { waitNs: 0.1 * s, runNs: 1 * s, throttledNs: 0, waitByNeighbour: new Map([['cpu-hog', 0.1 * s]]) },
-        io: { ops: 100, p99Ns: 30e6, baselineP99Ns: 1e6, disks: ['vda'] },
+        cpu: cpu({ waitNs: 0.1 * s, runNs: 1 * s, waitByNeighbour: new Map([['cpu-hog', 0.1 * s]]) }),
+        io: io({ delayedNs: 0.9 * s, delayByNeighbour: new Map([['io-hog', 0.9 * s]]) }),
       },
       neighbours,
     );
@@ -136,24 +240,24 @@ describe('assessing a victim', function () {
     expect(a.score).to.equal(a.scores.io);
   });
 
-  it('judges the pods of one controller together and names the group by its largest pod', function () {
-    const burst = (i: number): NeighbourSpan => ({
-      ref: { kind: 'Pod', namespace: 'batch', name: `burst-${i}`, uid: `b${i}`, owner: { kind: 'Job', name: 'burst' } },
-      ioByDisk: new Map(),
-      memoryGrowthBytes: 0,
+  for (const [what, owner, text] of [
+    ['one controller', { kind: 'Job', name: 'burst' }, 'of Job batch/burst'],
+    ['no controller but one app label', { kind: 'app', name: 'airflow-task' }, 'labelled app=airflow-task'],
+  ] as const) {
+    it(`judges pods of ${what} together and names the group by its largest pod`, function () {
+      const neighbours = new Map([...Array(20).keys()].map((i) => [`b${i}`, pod(`burst-${i}`, owner)]));
+      // Each pod holds 1.5-3.4% of the wait: none alone would be named.
+      const waitByNeighbour = new Map([...Array(20).keys()].map((i) => [`b${i}`, (0.1 + i * 0.01) * s]));
+      const a = assessVictim(
+        { wallNs: 10 * s, cpu: cpu({ waitNs: 5.9 * s, runNs: 4 * s, waitByNeighbour }) },
+        neighbours,
+      );
+      expect(a.aggressors).to.have.length(1);
+      expect(a.aggressors[0]!.ref).to.include({ name: 'burst-19' });
+      expect(a.aggressors[0]!.share).to.be.closeTo(3.9 / 5.9, 0.001);
+      expect(a.aggressors[0]!.evidence).to.equal(
+        `with 19 more pods ${text}: ran on the victim's CPU for 3.9 s of the 5.9 s the victim waited for it (66.1%; single waits p99 8 ms)`,
+      );
     });
-    const neighbours = new Map([...Array(20).keys()].map((i) => [`b${i}`, burst(i)]));
-    // Each pod holds 1.5-3.4% of the wait: none alone would be named.
-    const waitByNeighbour = new Map([...Array(20).keys()].map((i) => [`b${i}`, (0.1 + i * 0.01) * s]));
-    const a = assessVictim(
-      { wallNs: 10 * s, cpu: { waitNs: 5.9 * s, runNs: 4 * s, throttledNs: 0, waitByNeighbour } },
-      neighbours,
-    );
-    expect(a.aggressors).to.have.length(1);
-    expect(a.aggressors[0]!.ref).to.include({ name: 'burst-19' });
-    expect(a.aggressors[0]!.share).to.be.closeTo(3.9 / 5.9, 0.001);
-    expect(a.aggressors[0]!.evidence).to.match(
-      /^with 19 more pods of Job batch\/burst: ran on the victim's CPU for 3.9 s/,
-    );
-  });
+  }
 });

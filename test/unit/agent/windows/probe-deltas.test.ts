@@ -12,6 +12,7 @@ function sections(partial: Partial<RawSections>): RawSections {
     waitPairs: [],
     ioStats: [],
     ioLatency: [],
+    ioDelays: [],
     reclaim: [],
     cache: [],
     health: [],
@@ -86,7 +87,11 @@ describe('probe windows (cumulative counters to deltas)', function () {
       new Map(),
       sections({
         runqVictims: [{ cgroupId: 5n, flags: 0, waitNs: 9000n, waits: 4n, unattributedNs: 100n, hist }],
-        waitPairs: [{ victim: 5n, aggressor: 6n, flags: 0, waitNs: 8900n }],
+        waitPairs: [
+          { victim: 5n, aggressor: 6n, flags: 0, waitNs: 8900n },
+          { victim: 5n, aggressor: 0n, flags: 0, waitNs: 50n },
+          { victim: 5n, aggressor: (1n << 63n) | 77n, flags: 0, waitNs: 40n },
+        ],
         ioStats: [{ cgroupId: 7n, dev: (254 << 20) | 16, op: 1, sync: 1, flags: 0, ops: 2n, bytes: 8192n }],
         ioLatency: [
           {
@@ -98,10 +103,13 @@ describe('probe windows (cumulative counters to deltas)', function () {
             count: 2n,
             totalNs: 50n,
             deviceNs: 40n,
+            delayedNs: 30n,
+            unattributedNs: 5n,
             totalHist: hist,
             deviceHist: zeros(32),
           },
         ],
+        ioDelays: [{ victim: 7n, holder: 9n, dev: (254 << 20) | 16, flags: 0, ns: 25n, requests: 2n }],
       }),
       context([
         ['cpu', 0],
@@ -111,13 +119,29 @@ describe('probe windows (cumulative counters to deltas)', function () {
     expect(window.cpu?.victims[0]).to.include({ waitNs: 9000, waits: 4, unattributedNs: 100 });
     expect(window.cpu?.victims[0]?.histogram[12]).to.equal(4);
     expect(window.cpu?.victims[0]?.histogram).to.have.length(32);
-    expect(window.cpu?.attribution).to.deep.equal([{ victim: 5n, aggressor: 6n, waitNs: 8900, dead: false }]);
+    // Holder keys: a cgroup, the idle CPU, a thread of the root cgroup (cpu.h CT_HOLDER_THREAD).
+    expect(window.cpu?.attribution).to.deep.equal([
+      { victim: 5n, aggressor: { kind: 'cgroup', id: 6n }, waitNs: 8900, dead: false },
+      { victim: 5n, aggressor: { kind: 'idle' }, waitNs: 50, dead: false },
+      { victim: 5n, aggressor: { kind: 'thread', pid: 77 }, waitNs: 40, dead: false },
+    ]);
     expect(window.io?.hierarchyId).to.equal(7);
     expect(window.io?.traffic).to.deep.equal([
       { cgroupId: 7n, device: { major: 254, minor: 16 }, op: 'write', sync: true, ops: 2, bytes: 8192, dead: false },
     ]);
     const latency = window.io?.latency[0];
-    expect(latency).to.include({ op: 'discard', sync: false, count: 2, totalNs: 50, deviceNs: 40 });
+    expect(latency).to.include({
+      op: 'discard',
+      sync: false,
+      count: 2,
+      totalNs: 50,
+      deviceNs: 40,
+      delayedNs: 30,
+      unattributedNs: 5,
+    });
+    expect(window.io?.delays).to.deep.equal([
+      { victim: 7n, holder: 9n, device: { major: 254, minor: 16 }, ns: 25, requests: 2, dead: false },
+    ]);
     expect(latency?.totalHistogram[12]).to.equal(4);
     expect(latency?.deviceHistogram).to.have.length(32);
   });

@@ -26,23 +26,42 @@ const contended = (waitMs: number) =>
         c.cpu.waitNs = waitMs * 1e6;
         c.cpu.oncpuNs = (1000 - waitMs) * 1e6;
         c.cpu.waitBy.set('pod/etl', waitMs * 1e6);
+        if (waitMs > 0) c.cpu.waitHistogram[13] = waitMs / 5; // single waits of 4-8 ms
       } else c.cpu.oncpuNs = waitMs * 1e6;
     },
     'victim',
     'etl',
   );
 
-const ioTick = (latencySlot: number) =>
+/** 100 victim reads of 1-2 ms, `delayedMs` of their time with the backup's writes in flight. */
+const ioTick = (delayedMs: number) =>
   tick(
     (key, c) => {
       if (key === 'pod/victim') {
         c.io.completed = 100;
-        c.io.latencyHistogram[latencySlot] = 100;
+        c.io.latencyHistogram[11] = 100;
+        c.io.requestNs = 150e6;
+        c.io.delayedNs = delayedMs * 1e6;
+        c.io.delayBy.set('pod/backup', delayedMs * 1e6);
         c.io.byDisk.set('vda', { readBytes: 409600, writeBytes: 0, ops: 100 });
       } else c.io.byDisk.set('vda', { readBytes: 0, writeBytes: 512 * 2 ** 20, ops: 512 });
     },
     'victim',
     'backup',
+  );
+
+/** A window of the victim's cycles and instructions while `otherCpuMs` of others ran. */
+const cacheTick = (cpi: number, otherCpuMs: number) =>
+  tick(
+    (key, c) => {
+      if (key === 'pod/victim') {
+        c.cache.instructions = 1e9;
+        c.cache.cycles = cpi * 1e9;
+        c.cpu.oncpuNs = 900e6;
+      } else c.cpu.oncpuNs = otherCpuMs * 1e6;
+    },
+    'victim',
+    'batch',
   );
 
 describe('a session measure', function () {
@@ -97,15 +116,33 @@ describe('a session measure', function () {
     expect(m.windowsReported).to.equal(2);
   });
 
-  it('judges IO against the victim’s quietest window', function () {
+  it('judges IO by the time the victim’s requests spent beside others’, from the first window on', function () {
     const m = new SessionMeasure(1000, 0, 0, all);
-    m.add(ioTick(9)); // p99 below 512 µs: quiet
-    m.closeWindow(['victim'], 1000);
-    m.add(ioTick(15)); // p99 below 32 ms: 64x the baseline
-    const noisy = m.closeWindow(['victim'], 2000);
+    // The backup ran before the session began: no quiet window is needed.
+    m.add(ioTick(120));
+    const noisy = m.closeWindow(['victim'], 1000);
     expect(noisy.window.get('victim')!.verdict).to.equal('High');
     expect(noisy.window.get('victim')!.aggressors[0]!.ref).to.include({ name: 'backup' });
-    expect(m.summary('victim').baselineIoP99Ns).to.equal(512e3);
+    m.add(ioTick(5));
+    expect(m.closeWindow(['victim'], 2000).window.get('victim')!.verdict).to.equal('None');
+    const report = podReport(
+      { namespace: 'ns', name: 'victim', uid: 'victim', containers: [] },
+      m.summary('victim'),
+      m.coveredWallNs,
+    );
+    expect(report.metrics!.io).to.deep.include({ delayedPercent: 41.67, delayedSeconds: 0.125, ops: 200 });
+  });
+
+  it('takes the CPI baseline only from windows without contention', function () {
+    const m = new SessionMeasure(1000, 0, 0, all);
+    m.add(cacheTick(3, 900)); // contended: never a baseline, however it compares
+    m.closeWindow(['victim'], 1000);
+    expect(m.summary('victim').span.cache).to.be.undefined;
+    m.add(cacheTick(1, 20)); // others ran 2% of a CPU: a baseline sample
+    m.closeWindow(['victim'], 2000);
+    m.add(cacheTick(3, 900));
+    const window = m.closeWindow(['victim'], 3000).window.get('victim')!;
+    expect(window.scores.cache).to.equal(100);
   });
 
   it('renders the session into an API pod report', function () {
@@ -120,7 +157,7 @@ describe('a session measure', function () {
     expect(report).to.deep.include({
       verdict: 'High',
       containers: ['app'],
-      lastWindow: { verdict: 'High', score: 100 },
+      lastWindow: { verdict: 'High', score: 91 },
     });
     expect(report.metrics!.cpu).to.include({ runqWaitSeconds: 0.6, waitPercent: 60 });
     expect(report.aggressors).to.deep.equal([
@@ -128,7 +165,8 @@ describe('a session measure', function () {
         pod: { namespace: 'ns', name: 'etl', uid: 'etl' },
         resource: 'cpu',
         sharePercent: 100,
-        evidence: "ran on the victim's CPU for 600 ms of the 600 ms the victim waited for it (100%)",
+        evidence:
+          "ran on the victim's CPU for 600 ms of the 600 ms the victim waited for it (100%; single waits p99 8.19 ms)",
       },
     ]);
   });
@@ -170,6 +208,7 @@ describe('a session measure', function () {
           if (key === 'pod/victim') {
             c.cpu.waitNs = 500e6;
             c.cpu.waitBy.set('pod/etl', 400e6);
+            c.cpu.waitHistogram[13] = 100;
           }
         },
         'victim',

@@ -15,6 +15,7 @@ function context(options: Partial<SnoopOptions> = {}): SnoopContext {
     path,
     owner: (ref) =>
       ref.id === 7n ? { kind: 'Pod', namespace: 'shop', name: 'cart', uid: 'u' } : { kind: 'Cgroup', path: path(ref) },
+    threadName: (pid) => (pid === 30 ? 'kworker/1:1' : `pid ${pid}`),
   };
 }
 
@@ -29,9 +30,10 @@ const wait: SlowRunqEvent = {
   cgroup: { hierarchyId: 0, id: 5n },
   prev: { comm: 'sh', pid: 4243, cgroup: { hierarchyId: 0, id: 6n } },
   holders: [
-    { cgroupId: 6n, ns: 3_600_000 },
-    { cgroupId: 7n, ns: 200_000 },
-    { cgroupId: 0n, ns: 100_000 },
+    { holder: { kind: 'cgroup', id: 6n }, ns: 3_400_000 },
+    { holder: { kind: 'thread', pid: 30 }, ns: 200_000 },
+    { holder: { kind: 'cgroup', id: 7n }, ns: 200_000 },
+    { holder: { kind: 'idle' }, ns: 100_000 },
   ],
   otherNs: 60_000,
   unattributedNs: 40_000,
@@ -44,14 +46,14 @@ describe('cli runq-snoop', function () {
       /^TIME +COMM +TID +CPU +LAT\(ms\) PREV TASK +HELD BY \(share of the wait\)$/,
     );
     expect(runqSnoop.lines(wait, ctx)).to.deep.equal([
-      '14:02:03 sh               4242      1     4.00 sh:4243                /run/b 90%, shop/cart 5%, idle 3%, others 2%, unattributed 1%',
+      '14:02:03 sh               4242      1     4.00 sh:4243                /run/b 85%, kworker/1:1 5%, shop/cart 5%, idle 3%, others 2%, unattributed 1%',
     ]);
   });
 
   it('adds the owner with -o, and keeps paths and shares in JSON', function () {
     const ctx = context({ owner: true });
     expect(runqSnoop.header(ctx)).to.contain(' OWNER ');
-    expect(runqSnoop.lines(wait, ctx)[0]).to.contain('sh:4243                /run/a                   /run/b 90%');
+    expect(runqSnoop.lines(wait, ctx)[0]).to.contain('sh:4243                /run/a                   /run/b 85%');
     expect(runqSnoop.json(wait, ctx)).to.deep.include({
       tid: 4242,
       cpu: 1,
@@ -59,19 +61,25 @@ describe('cli runq-snoop', function () {
       cgroup: '/run/a',
       prev: { comm: 'sh', tid: 4243, cgroup: '/run/b' },
     });
-    expect((runqSnoop.json(wait, ctx).heldBy as unknown[])[2]).to.deep.equal({
-      cgroup: null,
-      ms: 0.1,
-      sharePercent: 3,
+    const heldBy = runqSnoop.json(wait, ctx).heldBy as unknown[];
+    expect(heldBy[1]).to.deep.equal({
+      cgroup: '/',
+      thread: { tid: 30, comm: 'kworker/1:1' },
+      ms: 0.2,
+      sharePercent: 5,
     });
+    expect(heldBy[3]).to.deep.equal({ cgroup: null, ms: 0.1, sharePercent: 3 });
     expect(runqSnoop.cgroups(wait).map((r) => r.id)).to.deep.equal([5n, 6n, 7n]);
   });
 
   it('sums the holders over the run for the summary', function () {
     const s = runqSnoop.summary(context());
     s.add(wait);
-    s.add({ ...wait, holders: [{ cgroupId: 7n, ns: 4_000_000 }] });
-    expect(s.text()).to.equal('8 ms waited, held by shop/cart 53%, /run/b 45%, idle 1%');
-    expect(s.json()).to.deep.equal({ waitMs: 8, heldBy: { '/run/b': 3.6, 'shop/cart': 4.2, idle: 0.1 } });
+    s.add({ ...wait, holders: [{ holder: { kind: 'cgroup', id: 7n }, ns: 4_000_000 }] });
+    expect(s.text()).to.equal('8 ms waited, held by shop/cart 53%, /run/b 43%, kworker/1:1 3%');
+    expect(s.json()).to.deep.equal({
+      waitMs: 8,
+      heldBy: { '/run/b': 3.4, 'kworker/1:1': 0.2, 'shop/cart': 4.2, idle: 0.1 },
+    });
   });
 });

@@ -138,6 +138,26 @@ describe('session reconcile plan', function () {
     ]);
   });
 
+  it('tells a victim slowed by its own limit apart: SelfLimited, no InterferenceDetected, no event', function () {
+    const world = new World(session(spec), [pod('a1')]);
+    settle(world);
+    const quota = {
+      resource: 'cpu' as const,
+      cause: 'CPUQuota' as const,
+      seconds: 3.8,
+      percent: 76,
+      evidence: 'its own CPU quota: throttled for 3.8 s of 5 s',
+    };
+    world.report('node-a', { pods: [report('a1', 'None', 0, { selfInflicted: [quota] })] });
+    const plan = settle(world);
+    expect(plan.status?.summary).to.deep.include({ affected: 0, selfLimited: 1, verdict: 'None' });
+    expect(conditions(plan)).to.include({
+      InterferenceDetected:
+        'False SelfLimited: no victim suffers Medium or High interference from its neighbours (worst verdict None); 1 victim slowed by its own limits, e.g. shop/a1 on node-a (CPUQuota 76%)',
+    });
+    expect(plan.events).to.deep.equal([]);
+  });
+
   it('keeps lastTransitionTime while a condition keeps its status', function () {
     const world = new World(session(spec), [pod('a1')]);
     settle(world);

@@ -1,7 +1,6 @@
 import { expect } from 'chai';
 
-import { HarnessError } from '../../../../testbed/kubelet/errors.js';
-import { cpuMillis, memoryBytes, parseQuantity } from '../../../../testbed/kubelet/quantity.js';
+import { cpuMillis, memoryBytes, parseQuantity, QuantityError } from '../../../common/quantity.js';
 
 describe('harness quantities', function () {
   it('parses CPU quantities to millicores', function () {
@@ -22,7 +21,7 @@ describe('harness quantities', function () {
   it('rejects what is not a quantity', function () {
     for (const bad of ['', 'lots', '5 Mi', '1.2.3', 'Mi']) {
       expect(() => parseQuantity(bad), bad)
-        .to.throw(HarnessError)
+        .to.throw(QuantityError)
         .with.property('code', 'InvalidQuantity');
     }
   });

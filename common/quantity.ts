@@ -1,5 +1,5 @@
-// Kubernetes resource quantities ("500m", "2", "64Mi", "1G", "1e3") as numbers.
-import { HarnessError } from './errors.js';
+// Kubernetes resource quantities ("500m", "2", "64Mi", "1G", "1e3") as numbers: the
+// harness sets limits from them, the agent reads pods' requests.
 
 const suffixes: Readonly<Record<string, number>> = {
   '': 1,
@@ -20,14 +20,16 @@ const suffixes: Readonly<Record<string, number>> = {
 
 const pattern = /^([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$/;
 
+export class QuantityError extends Error {
+  override readonly name = 'QuantityError';
+  readonly code = 'InvalidQuantity';
+}
+
 export function parseQuantity(text: string): number {
   const match = pattern.exec(text.trim());
   const multiplier = match ? suffixes[match[2] ?? ''] : undefined;
   if (!match || multiplier === undefined) {
-    throw new HarnessError(
-      'InvalidQuantity',
-      `${JSON.stringify(text)} is not a resource quantity (e.g. 500m, 2, 64Mi)`,
-    );
+    throw new QuantityError(`${JSON.stringify(text)} is not a resource quantity (e.g. 500m, 2, 64Mi)`);
   }
   return Number(match[1]) * multiplier;
 }
