@@ -17,8 +17,6 @@ import { paths } from '../common/kube/paths.js';
 import type { Logger } from '../common/log.js';
 import { readCgroupMounts, type CgroupMounts, type Hierarchy } from './cgroups/mounts.js';
 import { CgroupRegistry, readHierarchyIds, type CgroupEntry } from './cgroups/registry.js';
-import { release } from 'node:os';
-
 import { diskNamer } from './disks.js';
 import { PodIndex, podSchema, type Pod } from './kube/pod-index.js';
 import { addAll, type SubjectCounters } from './measure/counters.js';
@@ -36,7 +34,6 @@ import type {
   SlowReclaimEvent,
   SlowRunqEvent,
 } from './probes/index.js';
-import { throttledTasksWait } from './report/assess.js';
 import { formatBytes } from './report/format.js';
 import { SessionRunner } from './session-runner.js';
 import { StateStore } from './state-store.js';
@@ -71,7 +68,6 @@ export class NodeAgent {
   private readonly files: FileSampler;
   private readonly nameDisk = diskNamer();
   private readonly fold: FoldContext;
-  private readonly throttledTasksWait = throttledTasksWait(release());
   private readonly probes: ProbeHost;
   private readonly state: StateStore;
   private readonly runners = new Map<string, SessionRunner>();
@@ -153,7 +149,7 @@ export class NodeAgent {
       runner.update(nd, now);
     } else {
       const saved = nd.metadata.uid ? this.state.load(nd.metadata.uid) : undefined;
-      const created = new SessionRunner(nd, now, saved, this.throttledTasksWait);
+      const created = new SessionRunner(nd, now, saved);
       this.runners.set(key, created);
       this.o.log.info(created.restored ? 'session resumed after a restart' : 'session started on this node', {
         nodeDiagnostic: { name: nd.metadata.name, namespace: nd.metadata.namespace },

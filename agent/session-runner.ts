@@ -47,13 +47,11 @@ export class SessionRunner {
   readonly startedAtMs: number;
 
   /** Starts measuring `nd`, continuing `saved` (the state before an agent restart) when it
-   * belongs to the same object and the same interval and probes. `throttledTasksWait`
-   * says how this node's kernel shows CPU throttling (assess.ts). */
+   * belongs to the same object and the same interval and probes. */
   constructor(
     public nd: NodeDiagnostic,
     nowMs: number,
-    saved: RunnerSnapshot | undefined,
-    private readonly throttledTasksWait: boolean,
+    saved?: RunnerSnapshot,
   ) {
     this.startedAtMs = nowMs;
     const fresh = this.newMeasure(nd, nowMs);
@@ -136,10 +134,7 @@ export class SessionRunner {
   }
 
   private assessOptions(nd: NodeDiagnostic): AssessOptions {
-    return {
-      runqThresholdNs: parseDuration(nd.spec.probes.cpu.runqLatencyThreshold) * 1e6,
-      throttledTasksWait: this.throttledTasksWait,
-    };
+    return { runqThresholdNs: parseDuration(nd.spec.probes.cpu.runqLatencyThreshold) * 1e6 };
   }
 
   private newMeasure(nd: NodeDiagnostic, nowMs: number): SessionMeasure {

@@ -30,6 +30,30 @@ static __always_inline bool task_running_core(struct task_struct *t)
 	return BPF_CORE_READ((struct task_struct___o *)t, state) == 0;
 }
 
+/* A task whose cgroup (or an ancestor) is throttled by its CPU quota: it leaves the CPU
+ * runnable, and its wait until the quota refills is its own limit's doing, not a
+ * neighbour's. sched_entity::cfs_rq needs CONFIG_FAIR_GROUP_SCHED, cfs_rq::throttle_count
+ * CONFIG_CFS_BANDWIDTH; without them nothing is throttled. */
+static __always_inline bool task_throttled_btf(struct task_struct *t)
+{
+	struct cfs_rq *cfs_rq;
+
+	if (!bpf_core_field_exists(t->se.cfs_rq) || !bpf_core_field_exists(((struct cfs_rq *)0)->throttle_count))
+		return false;
+	cfs_rq = t->se.cfs_rq;
+	return cfs_rq && cfs_rq->throttle_count > 0;
+}
+
+static __always_inline bool task_throttled_core(struct task_struct *t)
+{
+	struct cfs_rq *cfs_rq;
+
+	if (!bpf_core_field_exists(t->se.cfs_rq) || !bpf_core_field_exists(((struct cfs_rq *)0)->throttle_count))
+		return false;
+	cfs_rq = BPF_CORE_READ(t, se.cfs_rq);
+	return cfs_rq && BPF_CORE_READ(cfs_rq, throttle_count) > 0;
+}
+
 /* request::rq_disk was removed in 5.17 (commit f3fa33acca9f); the disk is rq->q->disk. */
 struct request___x {
 	struct gendisk *rq_disk;

@@ -5,7 +5,7 @@
  * a per-CPU ring and adds its length to that cgroup's on-CPU time, for every cgroup.
  * Tasks of victim (target) cgroups are stamped when they enter the run queue: at
  * wakeup, and at a sched_switch that leaves them runnable (preemption: those waits are
- * exactly the ones a neighbour causes). When a stamped task is switched in, its wait
+ * exactly the ones a neighbour causes), unless their own CPU quota throttled them. When a stamped task is switched in, its wait
  * [t0, now] is histogrammed and split among the cgroups of the ring's segments that
  * overlap it; whatever the ring no longer covers is counted as unattributed.
  *
@@ -293,7 +293,9 @@ static __always_inline int on_switch(struct task_struct *prev, __u32 prev_pid, b
 		st->head++;
 		if (prev_pid)
 			add_oncpu(prev_cgroup, now - st->last_switch, prev_requeued);
-		if (prev_pid && prev_requeued && is_target(prev_cgroup))
+		/* A victim throttled by its own quota waits for its quota, not for anyone. */
+		if (prev_pid && prev_requeued && is_target(prev_cgroup) &&
+		    !(btf ? task_throttled_btf(prev) : task_throttled_core(prev)))
 			stamp_enqueue(prev, prev_pid, now, btf);
 	}
 	st->last_switch = now;

@@ -107,13 +107,9 @@ export interface NeighbourSpan {
 export interface AssessOptions {
   /** A single run-queue wait this long counts as full harm (spec.probes.cpu.runqLatencyThreshold). */
   readonly runqThresholdNs: number;
-  /** Whether this kernel keeps a throttled task on its run queue, so that its own quota
-   * shows as run-queue wait (before Linux 6.18's task-based throttling: see
-   * throttledTasksWait). */
-  readonly throttledTasksWait: boolean;
 }
 
-export const defaultAssessOptions: AssessOptions = { runqThresholdNs: 5e6, throttledTasksWait: false };
+export const defaultAssessOptions: AssessOptions = { runqThresholdNs: 5e6 };
 
 export interface Aggressor {
   readonly ref: SubjectRef;
@@ -181,29 +177,21 @@ export function assessVictim(
   };
 }
 
-/** Before Linux 6.18 ("sched/fair: task based throttle model") a throttled task stays
- * queued while its cgroup is throttled, and its quota shows as run-queue wait. */
-export function throttledTasksWait(kernelRelease: string): boolean {
-  const [major = 0, minor = 0] = kernelRelease.split(/[.-]/).map(Number);
-  return major < 6 || (major === 6 && minor < 18);
-}
-
 function assessCpu(
   cpu: CpuSpan,
   wallNs: number,
   neighbours: ReadonlyMap<string, NeighbourSpan>,
   options: AssessOptions,
 ) {
-  // Where throttled tasks stay queued, the part of the wait that overlapped the victim's
-  // own throttling is its quota's doing, whoever ran meanwhile.
-  const selfPart = options.throttledTasksWait && cpu.waitNs > 0 ? Math.min(1, cpu.throttledNs / cpu.waitNs) : 0;
+  // The probe does not count a wait its own quota imposed (cpu.bpf.c): every wait left
+  // was behind someone else's task.
   const contributions: Contribution[] = [];
   for (const [key, ns] of cpu.waitByNeighbour) {
     const neighbour = neighbours.get(key);
-    if (neighbour) contributions.push({ ref: neighbour.ref, amount: ns * (1 - selfPart), detail: {} });
+    if (neighbour) contributions.push({ ref: neighbour.ref, amount: ns, detail: {} });
   }
   // Waits older than the attribution ring are harm too, by someone it can no longer name.
-  const harmNs = cpu.waitNs * (1 - selfPart);
+  const harmNs = cpu.waitNs;
   // Both the share of the time it wanted a CPU and the size of single waits: a light
   // service that waits 30 µs now and then is not harmed, whatever the share.
   const shareScore = harmNs > 0 ? scoreOf('cpu', harmNs / (harmNs + cpu.runNs)) : 0;
@@ -379,13 +367,22 @@ function groupKey(ref: SubjectRef): string {
   }
 }
 
-/** "threads kworker/1:1 (120 ms), ksoftirqd/1 (30 ms) " for a group of root threads. */
+/** "threads kworker/1:1 (120 ms), node ×2 (30 ms) " for a group of root threads: threads
+ * of one name count together. */
 function threadsOf(members: readonly Contribution[]): string {
-  const threads = members.filter((m) => m.ref.kind === 'Thread');
-  if (threads.length === 0) return '';
-  const named = threads
+  const byName = new Map<string, { ns: number; threads: number }>();
+  for (const m of members) {
+    if (m.ref.kind !== 'Thread') continue;
+    const named = byName.get(m.ref.name) ?? { ns: 0, threads: 0 };
+    named.ns += m.amount;
+    named.threads++;
+    byName.set(m.ref.name, named);
+  }
+  if (byName.size === 0) return '';
+  const top = [...byName].sort((a, b) => b[1].ns - a[1].ns);
+  const named = top
     .slice(0, 3)
-    .map((t) => `${t.ref.kind === 'Thread' ? t.ref.name : ''} (${formatDuration(t.amount)})`)
+    .map(([name, t]) => `${name}${t.threads > 1 ? ` ×${t.threads}` : ''} (${formatDuration(t.ns)})`)
     .join(', ');
-  return `threads ${named}${threads.length > 3 ? ` and ${threads.length - 3} more` : ''} `;
+  return `threads ${named}${top.length > 3 ? ` and ${top.length - 3} more` : ''} `;
 }

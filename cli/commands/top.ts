@@ -2,8 +2,6 @@
 // probes), each window is folded into pods and cgroups and assessed the way the agent
 // assesses a victim, and the frame is redrawn in place on a terminal, printed as plain
 // blocks when piped, or as one JSON object per window.
-import { release } from 'node:os';
-
 import { createLogUpdate } from 'log-update';
 
 import { diskNamer } from '../../agent/disks.js';
@@ -11,7 +9,7 @@ import { addAll } from '../../agent/measure/counters.js';
 import { FileSampler } from '../../agent/measure/file-sampler.js';
 import { foldWindow } from '../../agent/measure/fold.js';
 import type { ProbeStatus } from '../../agent/probes/index.js';
-import { defaultAssessOptions, throttledTasksWait } from '../../agent/report/assess.js';
+import { defaultAssessOptions } from '../../agent/report/assess.js';
 import { formatPercent } from '../../agent/report/format.js';
 import { threadNamer } from '../../agent/threads.js';
 import type { Resource } from '../../agent/report/thresholds.js';
@@ -45,8 +43,7 @@ export async function runTop(o: TopOptions): Promise<void> {
     files.sample(); // the control files' starting point
     const startMs = Date.now();
     // Every active subject is a victim: keys are subject keys, not pod UIDs.
-    const assess = { ...defaultAssessOptions, throttledTasksWait: throttledTasksWait(release()) };
-    const measure = new SessionMeasure(o.intervalMs, startMs, startMs, enabled, assess, (key) => key);
+    const measure = new SessionMeasure(o.intervalMs, startMs, startMs, enabled, defaultAssessOptions, (key) => key);
     const seen = new Set<string>();
     const fold = { resolve: owners.resolve, nameDisk: diskNamer(), nameThread: threadNamer() };
     const tty = !o.json && process.stdout.isTTY;
