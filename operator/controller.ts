@@ -13,6 +13,7 @@ import {
 } from '../crds/index.js';
 import { sessionFinalizer } from '../crds/names.js';
 import { microTime, sleep, type Clock } from '../common/clock.js';
+import { errorCode } from '../common/errors.js';
 import { ContentType, isAlreadyExists, isNotFound, isTerminal, type KubeClient } from '../common/kube/client.js';
 import { Informer } from '../common/kube/informer.js';
 import {
@@ -163,7 +164,7 @@ export class SessionController {
         if (requeueAfterMs !== undefined) this.queue.addAfter(key, requeueAfterMs);
         this.o.metrics.reconciles.inc({ result: requeueAfterMs === undefined ? 'success' : 'requeue' });
       } catch (err) {
-        const code = errorCode(err);
+        const code = errorCode(err) ?? (err instanceof Error ? err.name : 'Unknown');
         this.o.metrics.errors.inc({ code });
         const session = objectRef(splitKey(key));
         if (isTerminal(err)) {
@@ -347,9 +348,4 @@ export class SessionController {
 
 function previousPhase(session: SessionObject): unknown {
   return (session.status as { phase?: unknown } | undefined)?.phase;
-}
-
-function errorCode(err: unknown): string {
-  if (err instanceof Error && 'code' in err && typeof err.code === 'string') return err.code;
-  return err instanceof Error ? err.name : 'Unknown';
 }
