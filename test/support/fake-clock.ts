@@ -17,6 +17,11 @@ export class FakeClock implements Clock {
     return this.time;
   }
 
+  /** Moves with now(); its origin is of no meaning, as CLOCK_MONOTONIC's. */
+  monotonicNs(): bigint {
+    return BigInt(Math.round(this.time)) * 1_000_000n;
+  }
+
   setTimer(fn: () => void, ms: number): Timer {
     const entry = { at: this.time + Math.max(0, ms), seq: this.seq++, fn };
     this.pending.push(entry);
