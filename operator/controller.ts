@@ -15,7 +15,7 @@ import { sessionFinalizer } from '../crds/names.js';
 import { microTime, sleep, type Clock } from '../common/clock.js';
 import { errorCode } from '../common/errors.js';
 import { ContentType, isAlreadyExists, isNotFound, isTerminal, type KubeClient } from '../common/kube/client.js';
-import { Informer } from '../common/kube/informer.js';
+import { Informer, type WatchSource } from '../common/kube/informer.js';
 import {
   controllerUid,
   objectKey,
@@ -40,6 +40,8 @@ import { WorkQueue } from './workqueue.js';
 
 export interface ControllerOptions {
   client: KubeClient;
+  /** Where the caches' watches come from; the API server's by default. */
+  watch?: WatchSource;
   clock: Clock;
   log: Logger;
   metrics: OperatorMetrics;
@@ -75,7 +77,7 @@ export class SessionController {
   constructor(private readonly o: ControllerOptions) {
     this.queue = new WorkQueue({ clock: o.clock });
     o.metrics.watchQueue(() => this.queue.length);
-    const common = { client: o.client, clock: o.clock, log: o.log, relistMs: o.resyncMs };
+    const common = { client: o.client, watch: o.watch, clock: o.clock, log: o.log, relistMs: o.resyncMs };
     this.sessions = new Informer({
       ...common,
       name: 'diagnosticsessions',

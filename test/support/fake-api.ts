@@ -1,10 +1,14 @@
 // An API server in memory for the I/O classes, after sample-controller's fixture: the
 // collections the informers list and watch, a KubeClient that records every request it
-// gets (and answers the failures a test arranges), and a watch source that delivers the
-// changes a test makes to the watchers open at that moment.
+// gets, carries out the writes as the API server would (create, server-side apply of an
+// object or its status, merge patch with a resourceVersion precondition, delete) and
+// answers the failures a test arranges, and a watch source that delivers every change to
+// the watchers open at that moment.
+import { isDeepStrictEqual } from 'node:util';
+
 import { KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
 
-import { ApiError, KubeClient, type RequestOptions } from '../../common/kube/client.js';
+import { ApiError, ContentType, KubeClient, type RequestOptions } from '../../common/kube/client.js';
 import type { ListWatcher, WatchRequest, WatchSource } from '../../common/kube/informer.js';
 
 export interface RecordedRequest {
@@ -39,26 +43,32 @@ export class FakeApi {
   readonly opened: FakeWatcher[] = [];
   /** The watchers started and neither failed nor stopped since. */
   readonly watchers = new Set<FakeWatcher>();
-  private readonly collections = new Map<string, Map<string, KubernetesObject>>();
+  private readonly collections = new Map<string, Map<string, StoredObject>>();
   private resourceVersion = 0;
 
   constructor() {
     this.client = new RecordingClient(this);
   }
 
+  /** The stored object, as the API server would return it. */
+  get(collection: string, namespace: string | undefined, name: string): StoredObject | undefined {
+    const obj = this.collections.get(collection)?.get(`${namespace ?? ''}/${name}`);
+    return obj && structuredClone(obj);
+  }
+
   /** Stores an object in a collection (by `namespace/name`) and tells the open watches. */
-  put<T extends KubernetesObject>(collection: string, obj: T): T {
+  put<T extends ApiObject>(collection: string, obj: T): T {
     const { obj: stored, existed } = this.store(collection, obj);
     this.notify(collection, existed ? 'update' : 'add', stored);
-    return stored as T;
+    return stored;
   }
 
   /** Stores an object without any watch hearing of it (a lost event only a relist heals). */
-  putQuietly<T extends KubernetesObject>(collection: string, obj: T): T {
-    return this.store(collection, obj).obj as T;
+  putQuietly<T extends ApiObject>(collection: string, obj: T): T {
+    return this.store(collection, obj).obj;
   }
 
-  remove<T extends KubernetesObject>(collection: string, obj: T, quietly = false): void {
+  remove<T extends ApiObject>(collection: string, obj: T, quietly = false): void {
     this.collections.get(collection)?.delete(keyOf(obj));
     if (!quietly) this.notify(collection, 'delete', obj);
   }
@@ -78,17 +88,19 @@ export class FakeApi {
     return { metadata: { resourceVersion: String(this.resourceVersion) }, items: structuredClone(items) };
   }
 
-  private store(collection: string, obj: KubernetesObject): { obj: KubernetesObject; existed: boolean } {
+  private store<T extends ApiObject>(collection: string, obj: T): { obj: T; existed: boolean } {
     let objects = this.collections.get(collection);
-    if (!objects) this.collections.set(collection, (objects = new Map<string, KubernetesObject>()));
-    const stored = structuredClone(obj);
-    stored.metadata = { ...stored.metadata, resourceVersion: String(++this.resourceVersion) };
+    if (!objects) this.collections.set(collection, (objects = new Map<string, StoredObject>()));
+    const stored = {
+      ...structuredClone(obj),
+      metadata: { ...structuredClone(obj.metadata), resourceVersion: String(++this.resourceVersion) },
+    };
     const existed = objects.has(keyOf(stored));
     objects.set(keyOf(stored), stored);
     return { obj: stored, existed };
   }
 
-  private notify(collection: string, verb: Verb, obj: KubernetesObject): void {
+  private notify(collection: string, verb: Verb, obj: ApiObject): void {
     for (const w of [...this.watchers])
       if (w.request.path === collection && matches(obj, w.request.fieldSelector)) w.emit(verb, obj);
   }
@@ -113,8 +125,42 @@ export class RecordingClient extends KubeClient {
     });
     const failure = this.failures.findIndex((f) => f.method === method && f.path === path);
     if (failure >= 0) return Promise.reject(this.failures.splice(failure, 1)[0]!.error);
-    if (method === 'GET') return Promise.resolve(this.api.list(path, options.query?.fieldSelector));
-    return Promise.resolve(options.body ?? {});
+    return Promise.resolve().then(() => this.serve(method, path, options));
+  }
+
+  private serve(method: string, path: string, options: RequestOptions): unknown {
+    const at = parsePath(path);
+    if (method === 'GET' && at.name === undefined) return this.api.list(at.collection, options.query?.fieldSelector);
+    const refuse = (status: number, reason: string) => apiError(status, reason, method, path);
+    const body = (options.body ?? {}) as StoredObject;
+    const name = at.name ?? body.metadata?.name ?? '';
+    const existing = this.api.get(at.collection, at.namespace, name);
+    if (method === 'POST') {
+      if (existing) throw refuse(409, 'AlreadyExists');
+      return this.api.put(at.collection, { ...body, metadata: { ...body.metadata, uid: `uid-${name}` } });
+    }
+    if (!existing && !(method === 'PATCH' && options.contentType === ContentType.apply && !at.status))
+      throw refuse(404, 'NotFound');
+    if (method === 'GET') return existing;
+    if (method === 'DELETE') {
+      const uid = (body as { preconditions?: { uid?: string } }).preconditions?.uid;
+      if (uid !== undefined && uid !== existing!.metadata.uid) throw refuse(409, 'Conflict');
+      this.api.remove(at.collection, existing!);
+      return {};
+    }
+    if (options.contentType === ContentType.mergePatch) {
+      const { resourceVersion, ...metadata } = body.metadata ?? {};
+      if (resourceVersion !== undefined && resourceVersion !== existing!.metadata.resourceVersion)
+        throw refuse(409, 'Conflict');
+      return this.api.put(at.collection, { ...existing!, ...body, metadata: { ...existing!.metadata, ...metadata } });
+    }
+    if (at.status) return this.api.put(at.collection, { ...existing!, status: body.status });
+    const generation = (existing?.metadata.generation ?? 0) + (isDeepStrictEqual(existing?.spec, body.spec) ? 0 : 1);
+    return this.api.put(at.collection, {
+      ...existing,
+      ...body,
+      metadata: { ...existing?.metadata, ...body.metadata, uid: existing?.metadata.uid ?? `uid-${name}`, generation },
+    });
   }
 
   /** The requests other than lists, as `METHOD path`, in order. */
@@ -162,7 +208,7 @@ export class FakeWatcher implements ListWatcher {
     return Promise.resolve();
   }
 
-  emit(verb: Verb, obj: KubernetesObject): void {
+  emit(verb: Verb, obj: ApiObject): void {
     for (const cb of this.callbacks[verb]) cb(structuredClone(obj));
   }
 
@@ -172,7 +218,42 @@ export class FakeWatcher implements ListWatcher {
   }
 }
 
-function keyOf(obj: KubernetesObject): string {
+/** An object as JSON; the fake reads only its metadata. */
+export interface ApiObject {
+  readonly metadata?: ObjectMetadata;
+}
+
+interface ObjectMetadata {
+  readonly name?: string;
+  readonly namespace?: string;
+  readonly uid?: string;
+  readonly generation?: number;
+  readonly resourceVersion?: string;
+  readonly [field: string]: unknown;
+}
+
+/** An object as the fake keeps it: whatever was written, with metadata as the API sets it. */
+export interface StoredObject {
+  readonly metadata: ObjectMetadata;
+  readonly spec?: unknown;
+  readonly status?: unknown;
+}
+
+/** `/apis/<group>/<version>[/namespaces/<ns>]/<plural>[/<name>[/status]]` (or `/api/v1/...`):
+ * the collection the informers watch (all namespaces) and the object within it. */
+function parsePath(path: string): { collection: string; namespace?: string; name?: string; status: boolean } {
+  const m = /^(\/api\/v1|\/apis\/[^/]+\/[^/]+)(?:\/namespaces\/([^/]+))?\/([^/]+)(?:\/([^/]+))?(\/status)?$/.exec(path);
+  if (!m) throw new Error(`the fake API does not serve ${path}`);
+  const [, prefix, namespace, plural, name, status] = m;
+  return {
+    collection: `${prefix}/${plural}`,
+    ...(namespace ? { namespace: decodeURIComponent(namespace) } : {}),
+    ...(name ? { name: decodeURIComponent(name) } : {}),
+    status: status !== undefined,
+  };
+}
+
+function keyOf(obj: ApiObject): string {
   return `${obj.metadata?.namespace ?? ''}/${obj.metadata?.name ?? ''}`;
 }
 
