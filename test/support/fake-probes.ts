@@ -67,4 +67,9 @@ export class FakeProbeLoader {
   }
 }
 
-const emptyWindow: ProbeWindow = { startNs: 0n, endNs: 0n, durationNs: 0, health: [] };
+/** A one-second probe read with these sections (cpu, io, memory, cache) and no losses. */
+export function probeRead(sections: Pick<ProbeWindow, 'cpu' | 'io' | 'memory' | 'cache'>): ProbeWindow {
+  return { startNs: 0n, endNs: 1_000_000_000n, durationNs: 1e9, health: [], ...sections };
+}
+
+const emptyWindow = probeRead({});

@@ -7,14 +7,14 @@ import type { CgroupMounts } from '../../../agent/cgroups/mounts.js';
 import { AgentMetrics } from '../../../agent/metrics.js';
 import { fieldManager, NodeAgent } from '../../../agent/node-agent.js';
 import { ProbeHost } from '../../../agent/probe-host.js';
-import { ProbeError, type CgroupRef, type ProbeWindow } from '../../../agent/probes/index.js';
+import { ProbeError, type CgroupRef } from '../../../agent/probes/index.js';
 import { runnerSnapshotJson } from '../../../agent/session-runner.js';
 import { paths } from '../../../common/kube/paths.js';
 import { nodeDiagnosticStatusSchema, type NodeDiagnosticStatus } from '../../../crds/index.js';
 import { nodeDiagnostic, pod, podRef } from '../../fixtures/api-objects.js';
 import { apiError, FakeApi } from '../../support/fake-api.js';
 import { FakeClock, settle } from '../../support/fake-clock.js';
-import { FakeProbeLoader } from '../../support/fake-probes.js';
+import { FakeProbeLoader, probeRead } from '../../support/fake-probes.js';
 import { quietLog } from '../../support/quiet-log.js';
 
 const victimUid = '6b1f2f6e-0c55-4a8e-9d0a-3f1c2b7d9e01';
@@ -73,6 +73,15 @@ describe('NodeAgent', function () {
       paths.nodeDiagnostics(),
       nodeDiagnostic(session, 'node-a', targets.map(podRef), { interval: '2s', generation }),
     );
+  }
+
+  /** An agent measuring the checkout session, with the victim and batch/etl in their cgroups. */
+  async function measuring() {
+    const cgroups = { victim: podCgroups(victim), etl: podCgroups(etl) };
+    putDiagnostic(checkoutSession, [victim]);
+    startAgent();
+    await settle();
+    return { ...cgroups, probes: loader.active! };
   }
 
   const statusWrites = (session = checkoutSession) =>
@@ -148,15 +157,8 @@ describe('NodeAgent', function () {
   });
 
   it('writes the status through /status by server-side apply, with what the probes measured', async function () {
-    const victimIds = podCgroups(victim);
-    const etlIds = podCgroups(etl);
-    putDiagnostic(checkoutSession, [victim]);
-    startAgent();
-    await settle();
-    const window: ProbeWindow = {
-      startNs: 0n,
-      endNs: 1_000_000_000n,
-      durationNs: 1e9,
+    const { victim: victimIds, etl: etlIds, probes } = await measuring();
+    const window = probeRead({
       cpu: {
         hierarchyId: 0,
         usage: [
@@ -168,9 +170,8 @@ describe('NodeAgent', function () {
         ],
         attribution: [{ victim: victimIds.container, aggressor: etlIds.container, waitNs: 500e6, dead: false }],
       },
-      health: [],
-    };
-    loader.active!.windows.push(window, window);
+    });
+    probes.windows.push(window, window);
     await clock.elapse(2000, 100);
 
     const write = statusWrites().at(-1)!;
@@ -193,11 +194,8 @@ describe('NodeAgent', function () {
   });
 
   it('saves restart state after a status write and not before', async function () {
-    podCgroups(victim);
-    putDiagnostic(checkoutSession, [victim]);
     api.failNext('PATCH', statusPath(checkoutSession), apiError(500, 'InternalError'));
-    startAgent();
-    await settle();
+    await measuring();
     expect(existsSync(stateFile())).to.be.false;
     await clock.elapse(1000, 100);
     expect(statusWrites(), 'the first write, refused').to.have.length(1);
@@ -210,9 +208,7 @@ describe('NodeAgent', function () {
   });
 
   it('retries a failed status write at the next tick', async function () {
-    podCgroups(victim);
-    putDiagnostic(checkoutSession, [victim]);
-    startAgent();
+    await measuring();
     await clock.elapse(1000, 100);
     expect(statusWrites()).to.have.length(1);
     api.failNext('PATCH', statusPath(checkoutSession), apiError(500, 'InternalError'));
@@ -228,10 +224,8 @@ describe('NodeAgent', function () {
   });
 
   it('writes when a window closes or the spec changes, not on the echo of its own write', async function () {
-    podCgroups(victim);
     const cartIds = podCgroups(cart);
-    putDiagnostic(checkoutSession, [victim]);
-    startAgent();
+    await measuring();
     await clock.elapse(10_000, 100);
     // The first tick writes the new session; then one write per 2 s window.
     expect(statusWrites()).to.have.length(6);
@@ -245,12 +239,7 @@ describe('NodeAgent', function () {
   });
 
   it("targets a victim's new container at once and reports its slow waits with who held the CPU", async function () {
-    const victimIds = podCgroups(victim);
-    const etlIds = podCgroups(etl);
-    putDiagnostic(checkoutSession, [victim]);
-    startAgent();
-    await settle();
-    const probes = loader.active!;
+    const { victim: victimIds, etl: etlIds, probes } = await measuring();
     const sidecarPath = `${victimIds.podPath}/cri-containerd-${'f'.repeat(64)}.scope`;
     const sidecar = { hierarchyId: 0, id: 424242n };
     const time = new Date(clock.now());

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 
 import { foldWindow, type ResolveSubject } from '../../../../agent/measure/fold.js';
-import type { ProbeWindow } from '../../../../agent/probes/index.js';
+import { probeRead } from '../../../support/fake-probes.js';
 
 // unified ids: 10 = victim container, 11 = victim's second container, 20 = aggressor; blkio id 5 = victim
 const resolve: ResolveSubject = (hierarchyId, id) => {
@@ -13,10 +13,7 @@ const resolve: ResolveSubject = (hierarchyId, id) => {
   return { key: `cgroup/${hierarchyId}:${id}`, ref: { kind: 'Cgroup', path: `/x/${id}` } };
 };
 
-const window: ProbeWindow = {
-  startNs: 0n,
-  endNs: 1_000_000_000n,
-  durationNs: 1e9,
+const window = probeRead({
   cpu: {
     hierarchyId: 0,
     usage: [
@@ -56,8 +53,7 @@ const window: ProbeWindow = {
       },
     ],
   },
-  health: [],
-};
+});
 
 describe('folding a probe window into subjects', function () {
   it('sums a pod’s containers and keeps who held the CPU by subject', function () {
