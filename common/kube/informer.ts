@@ -36,7 +36,7 @@ export interface WatchRequest {
  * events in tests. */
 export type WatchSource = (request: WatchRequest) => ListWatcher;
 
-export function apiWatchSource(client: KubeClient): WatchSource {
+function apiWatchSource(client: KubeClient): WatchSource {
   return ({ path, labelSelector, fieldSelector, list }) =>
     new ListWatch(path, new Watch(client.config), list, false, labelSelector, fieldSelector);
 }
@@ -81,7 +81,7 @@ export class Informer<T> {
   private stopped = false;
   private readonly watch: WatchSource;
   private current: ListWatcher | undefined;
-  /** Bumped for each new ListWatch, so callbacks of a replaced one are ignored. */
+  /** Bumped for each new watch, so callbacks of a replaced one are ignored. */
   private epoch = 0;
   private backoffMs = minBackoffMs;
   private readonly abort = new AbortController();
