@@ -12,7 +12,7 @@ import {
 } from '../crds/index.js';
 import type { Clock, Timer } from '../common/clock.js';
 import type { KubeClient } from '../common/kube/client.js';
-import { Informer } from '../common/kube/informer.js';
+import { Informer, type WatchSource } from '../common/kube/informer.js';
 import { paths } from '../common/kube/paths.js';
 import type { Logger } from '../common/log.js';
 import { readCgroupMounts, type CgroupMounts, type Hierarchy } from './cgroups/mounts.js';
@@ -21,7 +21,7 @@ import { diskNamer } from './disks.js';
 import { PodIndex, podSchema, type Pod } from './kube/pod-index.js';
 import { addAll, type SubjectCounters } from './measure/counters.js';
 import { FileSampler } from './measure/file-sampler.js';
-import { foldWindow, type FoldContext, type ResolveSubject } from './measure/fold.js';
+import { foldWindow, type FoldContext, type NameDisk, type ResolveSubject } from './measure/fold.js';
 import { subjectResolver, subjectText } from './measure/subjects.js';
 import type { AgentMetrics } from './metrics.js';
 import { mergeSettings, ProbeHost } from './probe-host.js';
@@ -55,18 +55,27 @@ export interface NodeAgentOptions {
   readonly stateDir: string;
   readonly tickMs?: number;
   readonly eventPollMs?: number;
+  /** The probes; loaded through ProbeSession by default. */
   readonly probeHost?: ProbeHost;
+  /** Where the informers' watches come from; the API server's by default. */
+  readonly watch?: WatchSource;
+  /** This machine's cgroup mounts (/proc/self/mountinfo) by default. */
+  readonly mounts?: CgroupMounts;
+  /** Kernel hierarchy ids, this machine's (/proc/cgroups) by default. */
+  readonly hierarchies?: ReadonlyMap<number, Hierarchy>;
+  /** Names disks by device number; from /sys by default. */
+  readonly nameDisk?: NameDisk;
 }
 
 export class NodeAgent {
-  private readonly mounts: CgroupMounts = readCgroupMounts();
-  private readonly hierarchies = readHierarchyIds();
-  private readonly hierarchyIds = new Map<Hierarchy, number>([...this.hierarchies].map(([id, h]) => [h, id]));
+  private readonly mounts: CgroupMounts;
+  private readonly hierarchies: ReadonlyMap<number, Hierarchy>;
+  private readonly hierarchyIds: ReadonlyMap<Hierarchy, number>;
   private readonly registry: CgroupRegistry;
   private readonly pods = new PodIndex();
   private readonly resolve: ResolveSubject;
   private readonly files: FileSampler;
-  private readonly nameDisk = diskNamer();
+  private readonly nameDisk: NameDisk;
   private readonly fold: FoldContext;
   private readonly probes: ProbeHost;
   private readonly state: StateStore;
@@ -87,13 +96,17 @@ export class NodeAgent {
   private stopped = false;
 
   constructor(private readonly o: NodeAgentOptions) {
+    this.mounts = o.mounts ?? readCgroupMounts();
+    this.hierarchies = o.hierarchies ?? readHierarchyIds();
+    this.hierarchyIds = new Map([...this.hierarchies].map(([id, h]) => [h, id]));
+    this.nameDisk = o.nameDisk ?? diskNamer();
     this.registry = new CgroupRegistry(o.cgroupScope);
     this.resolve = subjectResolver(this.registry, this.pods, this.hierarchies);
     this.fold = { resolve: this.resolve, nameDisk: this.nameDisk, nameThread: threadNamer() };
     this.files = new FileSampler(this.mounts, this.registry, this.pods);
     this.probes = o.probeHost ?? new ProbeHost(o.log);
     this.state = new StateStore(o.stateDir, o.log);
-    const common = { client: o.client, clock: o.clock, log: o.log, relistMs: 5 * 60_000 };
+    const common = { client: o.client, watch: o.watch, clock: o.clock, log: o.log, relistMs: 5 * 60_000 };
     const selector = `spec.nodeName=${o.nodeName}`;
     this.ndInformer = new Informer<NodeDiagnostic>({
       ...common,

@@ -12,6 +12,9 @@ import {
   type ProbeStatus,
 } from './probes/index.js';
 
+/** What the agent uses of a ProbeSession (tests hand it recorded windows and events). */
+export type Probes = Pick<ProbeSession, 'status' | 'setTargets' | 'attach' | 'read' | 'drainEvents' | 'close'>;
+
 export interface ProbeSettings {
   readonly probes: readonly ProbeName[];
   readonly runqSlowNs: number;
@@ -59,7 +62,7 @@ export function mergeSettings(specs: readonly NodeDiagnosticSpec[]): ProbeSettin
 }
 
 export class ProbeHost {
-  private session: ProbeSession | undefined;
+  private session: Probes | undefined;
   private settings: ProbeSettings | undefined;
   /** The probes' states when last attached: a session that ends after the probes were
    * detached still reports what measured it. */
@@ -69,10 +72,10 @@ export class ProbeHost {
 
   constructor(
     private readonly log: Logger,
-    private readonly open: (options: ProbeOptions) => ProbeSession = (o) => ProbeSession.open(o),
+    private readonly open: (options: ProbeOptions) => Probes = (o) => ProbeSession.open(o),
   ) {}
 
-  get active(): ProbeSession | undefined {
+  get active(): Probes | undefined {
     return this.session;
   }
 

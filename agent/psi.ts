@@ -5,6 +5,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
+import { CodedError, errorCode } from '../common/errors.js';
+
 export const psiResources = ['cpu', 'io', 'memory'] as const;
 export type PsiResource = (typeof psiResources)[number];
 
@@ -27,18 +29,9 @@ export interface PsiWindowStall {
 
 export type PsiWindow = Readonly<Record<PsiResource, PsiWindowStall>>;
 
-export type PsiErrorCode = 'PSI_UNSUPPORTED' | 'PSI_MALFORMED';
+export type PsiErrorCode = 'PsiUnsupported' | 'PsiMalformed';
 
-export class PsiError extends Error {
-  override readonly name = 'PsiError';
-
-  constructor(
-    readonly code: PsiErrorCode,
-    message: string,
-  ) {
-    super(message);
-  }
-}
+export class PsiError extends CodedError<PsiErrorCode> {}
 
 const linePattern = /^(some|full) avg10=\d+\.\d+ avg60=\d+\.\d+ avg300=\d+\.\d+ total=(\d+)$/;
 
@@ -49,11 +42,11 @@ export function parsePressure(text: string, source = 'pressure file'): PsiTotals
   for (const line of text.split('\n')) {
     if (line.trim() === '') continue;
     const match = linePattern.exec(line.trim());
-    if (!match) throw new PsiError('PSI_MALFORMED', `${source}: unexpected line "${line}"`);
+    if (!match) throw new PsiError('PsiMalformed', `${source}: unexpected line "${line}"`);
     if (match[1] === 'some') someUs = BigInt(match[2] ?? '0');
     else fullUs = BigInt(match[2] ?? '0');
   }
-  if (someUs === undefined) throw new PsiError('PSI_MALFORMED', `${source}: no "some" line`);
+  if (someUs === undefined) throw new PsiError('PsiMalformed', `${source}: no "some" line`);
   return { someUs, fullUs };
 }
 
@@ -67,8 +60,8 @@ export function readPsi(cgroupDir: string, readText: (path: string) => string = 
       text = readText(path);
     } catch (err) {
       // Kernels without CONFIG_PSI, booted with psi=0, or a v1-only cgroup.
-      if (isErrno(err, 'ENOENT') || isErrno(err, 'EOPNOTSUPP')) {
-        throw new PsiError('PSI_UNSUPPORTED', `${path} is not available: the kernel does not account pressure here`);
+      if (errorCode(err) === 'ENOENT' || errorCode(err) === 'EOPNOTSUPP') {
+        throw new PsiError('PsiUnsupported', `${path} is not available: the kernel does not account pressure here`);
       }
       throw err;
     }
@@ -102,8 +95,4 @@ export function psiDelta(before: PsiSnapshot, after: PsiSnapshot, windowUs: numb
 
 function readUtf8(path: string): string {
   return readFileSync(path, 'utf8');
-}
-
-function isErrno(err: unknown, code: string): boolean {
-  return err instanceof Error && 'code' in err && err.code === code;
 }

@@ -2,6 +2,7 @@
 // code and the exit status that goes with it, so scripts can tell a missing privilege
 // from a missing kernel feature from a typo.
 import { ProbeError } from '../agent/probes/index.js';
+import { CodedError } from '../common/errors.js';
 
 /** Exit statuses (README "Command line"). */
 export const exitCodes = {
@@ -27,17 +28,7 @@ const exitOf: Record<CliErrorCode, number> = {
   Failed: exitCodes.failure,
 };
 
-export class CliError extends Error {
-  override readonly name = 'CliError';
-
-  constructor(
-    readonly code: CliErrorCode,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-  }
-
+export class CliError extends CodedError<CliErrorCode> {
   get exitCode(): number {
     return exitOf[this.code];
   }

@@ -1,5 +1,6 @@
-// Time as a dependency: the work queue, leader election and session expiry read the time
-// and set timers only through a Clock, so tests drive them with a fake one.
+// Time as a dependency: the work queue, leader election, informers, the agent's ticks and
+// the probes' windows read the time and set timers only through a Clock, so tests drive
+// them with a fake one.
 
 export interface Timer {
   cancel(): void;
@@ -8,12 +9,15 @@ export interface Timer {
 export interface Clock {
   /** Milliseconds since the epoch. */
   now(): number;
+  /** CLOCK_MONOTONIC in nanoseconds, the kernel's bpf_ktime_get_ns(). */
+  monotonicNs(): bigint;
   /** Runs `fn` once after `ms` milliseconds. */
   setTimer(fn: () => void, ms: number): Timer;
 }
 
 export const systemClock: Clock = {
   now: () => Date.now(),
+  monotonicNs: () => process.hrtime.bigint(), // libuv reads CLOCK_MONOTONIC on Linux
   setTimer(fn, ms) {
     const handle = setTimeout(fn, Math.max(0, ms));
     return { cancel: () => clearTimeout(handle) };

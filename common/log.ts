@@ -3,6 +3,8 @@
 // as {name, namespace} under their kind: `session`, `nodeDiagnostic`, `pod`; nodes as `node`.
 import winston from 'winston';
 
+import { errorCode } from './errors.js';
+
 export type Logger = winston.Logger;
 export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
 
@@ -25,7 +27,8 @@ const kubernetesJson = winston.format((info) => {
   line.msg = message;
   const error = err instanceof Error ? err.message : (err ?? stack);
   if (error !== undefined) line.err = typeof error === 'string' ? error : JSON.stringify(error);
-  if (err instanceof Error && 'code' in err && typeof err.code === 'string') line.errCode = err.code;
+  const code = errorCode(err);
+  if (code !== undefined) line.errCode = code;
   if (level === 'warn') line.warning = true;
   Object.assign(line, rest);
   // winston keeps its own symbols on `info`; the JSON printer below ignores them.

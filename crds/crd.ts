@@ -5,6 +5,8 @@
 // schema fails here rather than at `kubectl apply`.
 import { z } from 'zod';
 
+import { CodedError } from '../common/errors.js';
+
 import { group, version } from './meta.js';
 
 export interface JsonSchemaProps {
@@ -22,15 +24,12 @@ export interface JsonSchemaProps {
   [key: string]: unknown;
 }
 
-export class StructuralSchemaError extends Error {
-  override readonly name = 'StructuralSchemaError';
-  readonly code = 'NonStructuralSchema';
-
+export class StructuralSchemaError extends CodedError<'NonStructuralSchema'> {
   constructor(
     readonly path: string,
     problem: string,
   ) {
-    super(`${path || '<root>'}: ${problem}`);
+    super('NonStructuralSchema', `${path || '<root>'}: ${problem}`);
   }
 }
 

@@ -1,6 +1,7 @@
 // Durations in the API are Go duration strings (`30s`, `5m`, `1h30m`, `250ms`), the form
 // kubectl users know and the one CEL's `duration()` parses, so the CRD's cross-field rules
 // and this parser agree on every value the schema's pattern admits.
+import { CodedError } from '../common/errors.js';
 
 /** Go duration syntax without sign: one or more `<number><unit>` terms. Go RE2-safe. */
 export const goDurationPattern = '^([0-9]+(\\.[0-9]+)?(ns|us|ms|s|m|h))+$';
@@ -14,12 +15,9 @@ const unitMs: Readonly<Record<string, number>> = {
   h: 3_600_000,
 };
 
-export class DurationError extends Error {
-  override readonly name = 'DurationError';
-  readonly code = 'InvalidDuration';
-
+export class DurationError extends CodedError<'InvalidDuration'> {
   constructor(readonly input: string) {
-    super(`"${input}" is not a duration: write it like 30s, 5m, 1h30m or 250ms`);
+    super('InvalidDuration', `"${input}" is not a duration: write it like 30s, 5m, 1h30m or 250ms`);
   }
 }
 

@@ -1,3 +1,5 @@
+import { CodedError } from '../common/errors.js';
+
 /** Why the demo could not run (as opposed to running and missing the aggressor). */
 export type DemoErrorCode =
   | 'MissingRequirement' // not root, no kernel BTF, a workload program missing
@@ -5,13 +7,4 @@ export type DemoErrorCode =
   | 'CommandFailed' // a command shown to the user (kubectl apply, kubectl crosstalk report) failed
   | 'Interrupted'; // Ctrl-C or SIGTERM
 
-export class DemoError extends Error {
-  override readonly name = 'DemoError';
-
-  constructor(
-    readonly code: DemoErrorCode,
-    message: string,
-  ) {
-    super(message);
-  }
-}
+export class DemoError extends CodedError<DemoErrorCode> {}

@@ -13,8 +13,9 @@ import {
 } from '../crds/index.js';
 import { sessionFinalizer } from '../crds/names.js';
 import { microTime, sleep, type Clock } from '../common/clock.js';
+import { errorCode } from '../common/errors.js';
 import { ContentType, isAlreadyExists, isNotFound, isTerminal, type KubeClient } from '../common/kube/client.js';
-import { Informer } from '../common/kube/informer.js';
+import { Informer, type WatchSource } from '../common/kube/informer.js';
 import {
   controllerUid,
   objectKey,
@@ -39,6 +40,8 @@ import { WorkQueue } from './workqueue.js';
 
 export interface ControllerOptions {
   client: KubeClient;
+  /** Where the caches' watches come from; the API server's by default. */
+  watch?: WatchSource;
   clock: Clock;
   log: Logger;
   metrics: OperatorMetrics;
@@ -74,7 +77,7 @@ export class SessionController {
   constructor(private readonly o: ControllerOptions) {
     this.queue = new WorkQueue({ clock: o.clock });
     o.metrics.watchQueue(() => this.queue.length);
-    const common = { client: o.client, clock: o.clock, log: o.log, relistMs: o.resyncMs };
+    const common = { client: o.client, watch: o.watch, clock: o.clock, log: o.log, relistMs: o.resyncMs };
     this.sessions = new Informer({
       ...common,
       name: 'diagnosticsessions',
@@ -163,7 +166,7 @@ export class SessionController {
         if (requeueAfterMs !== undefined) this.queue.addAfter(key, requeueAfterMs);
         this.o.metrics.reconciles.inc({ result: requeueAfterMs === undefined ? 'success' : 'requeue' });
       } catch (err) {
-        const code = errorCode(err);
+        const code = errorCode(err) ?? (err instanceof Error ? err.name : 'Unknown');
         this.o.metrics.errors.inc({ code });
         const session = objectRef(splitKey(key));
         if (isTerminal(err)) {
@@ -347,9 +350,4 @@ export class SessionController {
 
 function previousPhase(session: SessionObject): unknown {
   return (session.status as { phase?: unknown } | undefined)?.phase;
-}
-
-function errorCode(err: unknown): string {
-  if (err instanceof Error && 'code' in err && typeof err.code === 'string') return err.code;
-  return err instanceof Error ? err.name : 'Unknown';
 }

@@ -6,6 +6,7 @@
 // it stops acting before anyone else may start). Writes are optimistic (resourceVersion):
 // two candidates can never both succeed in taking the same version.
 import { microTime, sleep, type Clock } from '../common/clock.js';
+import { CodedError } from '../common/errors.js';
 import type { Logger } from '../common/log.js';
 
 export interface LeaseRecord {
@@ -37,9 +38,10 @@ export interface LeaderElectionOptions {
   onStoppedLeading(): void;
 }
 
-export class LeaderElectionConfigError extends Error {
-  override readonly name = 'LeaderElectionConfigError';
-  readonly code = 'InvalidLeaderElection';
+export class LeaderElectionConfigError extends CodedError<'InvalidLeaderElection'> {
+  constructor(message: string) {
+    super('InvalidLeaderElection', message);
+  }
 }
 
 export class LeaderElector {

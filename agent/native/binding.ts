@@ -15,14 +15,15 @@ export interface NativeSessionOptions {
   runqSlowNs?: number;
 }
 
+/** A victim cgroup as the C API takes it (struct ct_target). */
 export interface NativeTarget {
-  hierarchyId: number;
-  cgroupId: bigint;
+  readonly hierarchyId: number;
+  readonly cgroupId: bigint;
 }
 
 export interface NativeSession {
   status(): unknown;
-  setTargets(targets: NativeTarget[]): void;
+  setTargets(targets: readonly NativeTarget[]): void;
   attach(): void;
   readWindow(): Promise<ArrayBuffer>;
   drainEvents(): ArrayBuffer;

@@ -1,18 +1,18 @@
-/** A kernel-side failure: which probe, which operation, and the errno behind it. */
-export class ProbeError extends Error {
-  override readonly name = 'ProbeError';
+import { CodedError } from '../../common/errors.js';
 
+/** A kernel-side failure: which probe, which operation, and the errno behind it. Its code
+ * is the errno name such as `EPERM`, or `ELIBBPF` for libbpf's own error numbers. */
+export class ProbeError extends CodedError {
   constructor(
     message: string,
-    /** errno name such as `EPERM`, or `ELIBBPF` for libbpf's own error numbers. */
-    readonly code: string,
+    code: string,
     readonly errno: number,
     /** what was being done: `open`, `load`, `attach`, `read`. */
     readonly op: string,
     /** the probe that failed, or `crosstalk` when none in particular did. */
     readonly probe: string,
   ) {
-    super(message);
+    super(code, message);
   }
 
   /** Converts what the addon threw; anything else is rethrown unchanged. */

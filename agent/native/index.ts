@@ -3,7 +3,7 @@
 // every failure turned into a ProbeError. agent/probes builds the typed windows on it.
 import { z } from 'zod';
 
-import { loadBinding, type NativeSession } from './binding.js';
+import { loadBinding, type NativeSession, type NativeTarget } from './binding.js';
 import { attachModes, options as optionBits, states } from './constants.js';
 import { ProbeError } from './errors.js';
 import { decodeSections, type RawSections } from './layout.js';
@@ -42,11 +42,6 @@ export interface NativeProbeStatus {
   readonly code?: string;
   readonly op?: string;
   readonly message?: string;
-}
-
-export interface NativeTarget {
-  readonly hierarchyId: number;
-  readonly cgroupId: bigint;
 }
 
 export interface ProgramStats {
@@ -147,7 +142,7 @@ export class NativeProbes {
 
   setTargets(targets: readonly NativeTarget[]): void {
     try {
-      this.native.setTargets(targets.map((t) => ({ hierarchyId: t.hierarchyId, cgroupId: t.cgroupId })));
+      this.native.setTargets(targets);
     } catch (err) {
       rethrow(err);
     }

@@ -3,6 +3,7 @@
 // keeps them). Offsets are spelled out here and checked against the addon's offsetof()
 // values by test/unit/agent/native/layout.test.ts.
 
+import { CodedError } from '../../common/errors.js';
 import { limits, sectionKinds } from './constants.js';
 
 type FieldKind = 'u8' | 'u32' | 's32' | 'u64';
@@ -220,9 +221,10 @@ const sectionByKind = new Map<number, SectionName>(
   Object.entries(sectionKinds).map(([name, kind]) => [kind, name as SectionName]),
 );
 
-export class LayoutError extends Error {
-  override readonly name = 'LayoutError';
-  readonly code = 'EBADLAYOUT';
+export class LayoutError extends CodedError<'BadLayout'> {
+  constructor(message: string) {
+    super('BadLayout', message);
+  }
 }
 
 function readField(view: DataView, at: number, field: Field): bigint | number | string | bigint[] {

@@ -3,22 +3,13 @@
 // read() and poll drainEvents() for cgroup lifecycle and slow events.
 import { z } from 'zod';
 
+import { systemClock, type Clock } from '../../common/clock.js';
+
 import { NativeProbes, probeNames, ProbeError, type ProbeName } from '../native/index.js';
 import { decodeEvents } from './events.js';
 import { kernelSymbols } from './kallsyms.js';
 import type { CgroupRef, ProbeEvent, ProbeStatus, ProbeWindow } from './types.js';
 import { diffWindow, type Snapshot } from '../windows/probe-deltas.js';
-
-/** Monotonic (CLOCK_MONOTONIC, as bpf_ktime_get_ns) and wall clocks; injectable. */
-export interface Clock {
-  monotonicNs(): bigint;
-  wallMs(): number;
-}
-
-export const systemClock: Clock = {
-  monotonicNs: () => process.hrtime.bigint(), // libuv reads CLOCK_MONOTONIC on Linux
-  wallMs: () => Date.now(),
-};
 
 const optionsSchema = z.object({
   /** Probes to load. lifecycle is always loaded with any other: it retires dead cgroups. */
@@ -139,7 +130,7 @@ export class ProbeSession {
   drainEvents(): ProbeEvent[] {
     const raw = this.native.drainEvents();
     const monotonicNow = this.clock.monotonicNs();
-    const wallNow = this.clock.wallMs();
+    const wallNow = this.clock.now();
     const hierarchy = new Map(this.native.status().map((s) => [s.probe, s.hierarchyId ?? 0]));
     const symbols =
       this.captureStacks && (raw.ioEvents.length > 0 || raw.reclaimEvents.length > 0) ? kernelSymbols() : undefined;

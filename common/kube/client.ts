@@ -5,9 +5,10 @@
 import { HttpMethod, KubeConfig, RequestContext } from '@kubernetes/client-node';
 import { fetch } from 'undici';
 
-export class ApiError extends Error {
-  override readonly name = 'ApiError';
+import { CodedError } from '../errors.js';
 
+/** Its code is the API's reason, or `HTTP<status>` / `NetworkError`. */
+export class ApiError extends CodedError {
   constructor(
     /** HTTP status, or 0 when no answer came back (network, timeout). */
     readonly status: number,
@@ -17,18 +18,17 @@ export class ApiError extends Error {
     readonly method: string,
     readonly path: string,
   ) {
-    super(`${method} ${path}: ${status || 'no response'} ${reason}: ${message}`);
-  }
-
-  /** A stable code: the API's reason, or `HTTP<status>` / `NetworkError`. */
-  get code(): string {
-    return this.reason || (this.status ? `HTTP${this.status}` : 'NetworkError');
+    super(
+      reason || (status ? `HTTP${status}` : 'NetworkError'),
+      `${method} ${path}: ${status || 'no response'} ${reason}: ${message}`,
+    );
   }
 }
 
-export class KubeConfigError extends Error {
-  override readonly name = 'KubeConfigError';
-  readonly code = 'NoCluster';
+export class KubeConfigError extends CodedError<'NoCluster'> {
+  constructor(message: string) {
+    super('NoCluster', message);
+  }
 }
 
 export function isNotFound(err: unknown): boolean {

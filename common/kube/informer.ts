@@ -2,7 +2,7 @@
 // ListWatch leaves to its user: restart after errors (it stops on any error but 410 Gone,
 // which it handles by relisting), a periodic full relist that also heals a watch that went
 // quiet without failing, objects parsed at the edge, and a `synced` flag for readiness.
-import { ListWatch, Watch, type KubernetesObject } from '@kubernetes/client-node';
+import { ListWatch, Watch, type KubernetesListObject, type KubernetesObject } from '@kubernetes/client-node';
 import { z } from 'zod';
 
 import { sleep, type Clock } from '../clock.js';
@@ -15,10 +15,39 @@ export interface InformerHandlers<T> {
   onDelete?(obj: T): void;
 }
 
+/** One list-then-watch of a collection, as client-node's ListWatch runs it: start() lists
+ * through `list`, then watches and emits add/update/delete; any failure but 410 Gone emits
+ * `error` and stops it until the next start(). */
+export interface ListWatcher {
+  on(verb: 'add' | 'update' | 'delete', cb: (obj: KubernetesObject) => void): void;
+  on(verb: 'error', cb: (err: unknown) => void): void;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface WatchRequest {
+  readonly path: string;
+  readonly labelSelector: string | undefined;
+  readonly fieldSelector: string | undefined;
+  readonly list: () => Promise<KubernetesListObject<KubernetesObject>>;
+}
+
+/** Where an informer's watches come from: the API server's watch in production, recorded
+ * events in tests. */
+export type WatchSource = (request: WatchRequest) => ListWatcher;
+
+function apiWatchSource(client: KubeClient): WatchSource {
+  return ({ path, labelSelector, fieldSelector, list }) =>
+    new ListWatch(path, new Watch(client.config), list, false, labelSelector, fieldSelector);
+}
+
 export interface InformerOptions<T> {
   /** For logs: `sessions`, `pods`... */
   name: string;
+  /** Lists the collection. */
   client: KubeClient;
+  /** Watches it; the API server's watch by default. */
+  watch?: WatchSource;
   /** Collection path, e.g. /api/v1/pods (all namespaces). */
   path: string;
   labelSelector?: string;
@@ -50,13 +79,16 @@ export class Informer<T> {
   private readonly entries = new Map<string, Entry<T>>();
   private synced = false;
   private stopped = false;
-  private current: ListWatch<KubernetesObject> | undefined;
-  /** Bumped for each new ListWatch, so callbacks of a replaced one are ignored. */
+  private readonly watch: WatchSource;
+  private current: ListWatcher | undefined;
+  /** Bumped for each new watch, so callbacks of a replaced one are ignored. */
   private epoch = 0;
   private backoffMs = minBackoffMs;
   private readonly abort = new AbortController();
 
-  constructor(private readonly options: InformerOptions<T>) {}
+  constructor(private readonly options: InformerOptions<T>) {
+    this.watch = options.watch ?? apiWatchSource(options.client);
+  }
 
   get name(): string {
     return this.options.name;
@@ -96,15 +128,8 @@ export class Informer<T> {
   private async connect(): Promise<void> {
     const epoch = ++this.epoch;
     await this.current?.stop();
-    const { client, path, labelSelector, fieldSelector } = this.options;
-    const lw = new ListWatch<KubernetesObject>(
-      path,
-      new Watch(client.config),
-      () => this.listAndSync(epoch),
-      false,
-      labelSelector,
-      fieldSelector,
-    );
+    const { path, labelSelector, fieldSelector } = this.options;
+    const lw = this.watch({ path, labelSelector, fieldSelector, list: () => this.listAndSync(epoch) });
     const live = (fn: (raw: KubernetesObject) => void) => (raw: KubernetesObject) => {
       if (epoch === this.epoch) fn(raw);
     };
@@ -147,10 +172,10 @@ export class Informer<T> {
       this.synced = true;
       this.backoffMs = minBackoffMs;
     }
-    return list as unknown as { metadata: { resourceVersion?: string }; items: KubernetesObject[] };
+    return list as KubernetesListObject<KubernetesObject>;
   }
 
-  private async restart(lw: ListWatch<KubernetesObject>, epoch: number, err: unknown): Promise<void> {
+  private async restart(lw: ListWatcher, epoch: number, err: unknown): Promise<void> {
     const delay = this.backoffMs;
     this.backoffMs = Math.min(this.backoffMs * 2, maxBackoffMs);
     this.options.log.warn('watch failed; restarting', {

@@ -4,11 +4,14 @@
 // whose agent wrote a bad status must not hide the others.
 import { z } from 'zod';
 
+import { CodedError } from '../../common/errors.js';
+
 import { objectMetaSchema, type ObjectMeta } from '../../crds/meta.js';
 
-export class ParseError extends Error {
-  override readonly name = 'ParseError';
-  readonly code = 'UnreadableObject';
+export class ParseError extends CodedError<'UnreadableObject'> {
+  constructor(message: string) {
+    super('UnreadableObject', message);
+  }
 }
 
 /** `namespace/name`, or `name` for cluster-scoped objects: the work queue key. */

@@ -1,5 +1,12 @@
 // A Clock whose time moves only when a test says so; due timers fire in time order.
+import { setImmediate } from 'node:timers/promises';
+
 import type { Clock, Timer } from '../../common/clock.js';
+
+/** Lets every promise chain that can run without the clock moving run to its end. */
+export async function settle(): Promise<void> {
+  for (let i = 0; i < 10; i++) await setImmediate();
+}
 
 interface Pending {
   at: number;
@@ -15,6 +22,11 @@ export class FakeClock implements Clock {
 
   now(): number {
     return this.time;
+  }
+
+  /** Moves with now(); its origin is of no meaning, as CLOCK_MONOTONIC's. */
+  monotonicNs(): bigint {
+    return BigInt(Math.round(this.time)) * 1_000_000n;
   }
 
   setTimer(fn: () => void, ms: number): Timer {
@@ -34,6 +46,15 @@ export class FakeClock implements Clock {
       due.fn();
     }
     this.time = target;
+  }
+
+  /** Moves time forward `ms` in steps of `stepMs`, letting promises settle after each (so
+   * that timers set by code resuming from a fired timer fire too). */
+  async elapse(ms: number, stepMs = ms): Promise<void> {
+    for (let done = 0; done < ms; done += stepMs) {
+      this.advance(Math.min(stepMs, ms - done));
+      await settle();
+    }
   }
 
   /** Timers not yet fired. */

@@ -1,3 +1,5 @@
+import { CodedError } from '../../common/errors.js';
+
 /** Why the e2e control plane could not do what was asked. */
 export type ControlPlaneErrorCode =
   | 'BuildFailed' // testbed/cluster/build.sh did not produce the binaries
@@ -8,13 +10,4 @@ export type ControlPlaneErrorCode =
   | 'CommandFailed' // openssl, kubectl or taskset failed
   | 'CrdNotEstablished'; // a CRD was applied but never became Established
 
-export class ControlPlaneError extends Error {
-  override readonly name = 'ControlPlaneError';
-
-  constructor(
-    readonly code: ControlPlaneErrorCode,
-    message: string,
-  ) {
-    super(message);
-  }
-}
+export class ControlPlaneError extends CodedError<ControlPlaneErrorCode> {}

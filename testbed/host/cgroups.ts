@@ -6,6 +6,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, statSync, 
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
+import { errorCode } from '../../common/errors.js';
 import { readCgroupMounts, readProcCgroup, type Hierarchy } from '../../agent/cgroups/mounts.js';
 
 /** The hierarchies a kubelet-like placement uses on this machine: unified, plus the v1
@@ -172,7 +173,7 @@ async function removeTree(dir: string): Promise<void> {
       rmdirSync(dir);
       return;
     } catch (err) {
-      if (!(err instanceof Error && 'code' in err && err.code === 'EBUSY') || attempt >= 250) throw err;
+      if (errorCode(err) !== 'EBUSY' || attempt >= 250) throw err;
       await sleep(20);
     }
   }

@@ -1,3 +1,5 @@
+import { CodedError } from '../../common/errors.js';
+
 /** Why the node harness could not do what was asked. */
 export type HarnessErrorCode =
   | 'InvalidNodeName' // not an RFC 1123 subdomain
@@ -6,13 +8,4 @@ export type HarnessErrorCode =
   | 'StartTimeout' // a pod was created but never started on this node
   | 'Closed'; // the harness was closed
 
-export class HarnessError extends Error {
-  override readonly name = 'HarnessError';
-
-  constructor(
-    readonly code: HarnessErrorCode,
-    message: string,
-  ) {
-    super(message);
-  }
-}
+export class HarnessError extends CodedError<HarnessErrorCode> {}

@@ -27,21 +27,21 @@ export function parseLaneArgs(argv: readonly string[], checkout: string): LaneOp
       options: { grep: { type: 'string' }, timeout: { type: 'string' }, keep: { type: 'boolean', default: false } },
     });
   } catch (err) {
-    throw new VmLaneError('BAD_ARGUMENT', err instanceof Error ? err.message : String(err));
+    throw new VmLaneError('BadArgument', err instanceof Error ? err.message : String(err));
   }
   const { values, positionals } = parsed;
   const timeoutSeconds = values.timeout === undefined ? defaultTimeoutSeconds : Number(values.timeout);
   if (!Number.isFinite(timeoutSeconds) || timeoutSeconds <= 0) {
-    throw new VmLaneError('BAD_ARGUMENT', `--timeout wants a positive number of seconds, not "${values.timeout}"`);
+    throw new VmLaneError('BadArgument', `--timeout wants a positive number of seconds, not "${values.timeout}"`);
   }
   const specs = (positionals.length > 0 ? positionals : defaultSpecs).map((spec) => {
     const rel = isAbsolute(spec) ? relative(checkout, spec) : spec;
     if (rel.startsWith('..') || isAbsolute(rel) || /[\n\s]/.test(rel)) {
-      throw new VmLaneError('BAD_ARGUMENT', `spec "${spec}" must be a path inside ${checkout} without whitespace`);
+      throw new VmLaneError('BadArgument', `spec "${spec}" must be a path inside ${checkout} without whitespace`);
     }
-    if (!existsSync(join(checkout, rel))) throw new VmLaneError('BAD_ARGUMENT', `spec "${spec}" does not exist`);
+    if (!existsSync(join(checkout, rel))) throw new VmLaneError('BadArgument', `spec "${spec}" does not exist`);
     return rel;
   });
-  if (values.grep?.includes('\n')) throw new VmLaneError('BAD_ARGUMENT', '--grep must be a single line');
+  if (values.grep?.includes('\n')) throw new VmLaneError('BadArgument', '--grep must be a single line');
   return { specs, grep: values.grep, timeoutMs: timeoutSeconds * 1000, keep: values.keep };
 }

@@ -45,7 +45,7 @@ export function initramfsKey(inputs: {
 /** Returns the cached initramfs for `kernel`, building it when its inputs changed. */
 export function ensureInitramfs(kernel: GuestKernel, log: (line: string) => void): string {
   if (!existsSync(busyboxPath)) {
-    throw new VmLaneError('COMMAND_FAILED', `${busyboxPath} is missing: install busybox-static (npm run setup does)`);
+    throw new VmLaneError('CommandFailed', `${busyboxPath} is missing: install busybox-static (npm run setup does)`);
   }
   const init = readFileSync(initScript);
   const key = initramfsKey({ kernelDir: kernel.dir, init, busybox: readFileSync(busyboxPath), modules: guestModules });
@@ -68,7 +68,7 @@ export function ensureInitramfs(kernel: GuestKernel, log: (line: string) => void
     const order: string[] = [];
     for (const ko of resolveModules(kernel, guestModules, join(work, 'kernel'))) {
       const name = basename(ko);
-      if (order.includes(name)) throw new VmLaneError('COMMAND_FAILED', `two guest modules are named ${name}`);
+      if (order.includes(name)) throw new VmLaneError('CommandFailed', `two guest modules are named ${name}`);
       copyFileSync(ko, join(root, 'modules', name));
       order.push(name);
     }

@@ -47,7 +47,7 @@ export function ensureGuestKernel(cacheRoot: string, log: (line: string) => void
     resolved = resolveFromApt();
   }
   if (!resolved) {
-    throw new VmLaneError('KERNEL_UNRESOLVED', `apt-cache names no linux-image-<abi> dependency of ${metapackage}`);
+    throw new VmLaneError('KernelUnresolved', `apt-cache names no linux-image-<abi> dependency of ${metapackage}`);
   }
   const { abi, version } = resolved;
   const dir = join(cacheRoot, `vm-${abi}-${version}`);
@@ -63,7 +63,7 @@ export function ensureGuestKernel(cacheRoot: string, log: (line: string) => void
       cwd: work,
     });
     const debName = readdirSync(work).find((f) => f.endsWith('.deb'));
-    if (!debName) throw new VmLaneError('COMMAND_FAILED', `apt-get download left no .deb in ${work}`);
+    if (!debName) throw new VmLaneError('CommandFailed', `apt-get download left no .deb in ${work}`);
     const staged = join(work, 'vm');
     mkdirSync(staged);
     renameSync(join(work, debName), join(staged, 'linux-image.deb'));

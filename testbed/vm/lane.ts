@@ -76,8 +76,8 @@ async function main(): Promise<number> {
   const options = parseLaneArgs(process.argv.slice(2), repo);
   // Paths travel on the kernel command line, which splits at whitespace.
   for (const path of [repo, process.execPath])
-    if (/\s/.test(path)) throw new VmLaneError('BAD_ARGUMENT', `the path "${path}" contains whitespace`);
-  if (!existsSync(addonPath)) throw new VmLaneError('NOT_BUILT', `${addonPath} is missing: run \`npm run setup\``);
+    if (/\s/.test(path)) throw new VmLaneError('BadArgument', `the path "${path}" contains whitespace`);
+  if (!existsSync(addonPath)) throw new VmLaneError('NotBuilt', `${addonPath} is missing: run \`npm run setup\``);
   const hostAddonSha256 = createHash('sha256').update(readFileSync(addonPath)).digest('hex');
 
   const cache = process.env.CROSSTALK_CACHE ?? '/var/cache/crosstalk';

@@ -29,10 +29,10 @@ describe('psi reader', function () {
   });
 
   for (const bad of ['', 'full avg10=0.00 avg60=0.00 avg300=0.00 total=0\n', 'some total=12\n', 'nonsense\n']) {
-    it(`rejects ${JSON.stringify(bad)} as PSI_MALFORMED`, function () {
+    it(`rejects ${JSON.stringify(bad)} as PsiMalformed`, function () {
       expect(() => parsePressure(bad, '/x/cpu.pressure'))
         .to.throw(PsiError, '/x/cpu.pressure')
-        .with.property('code', 'PSI_MALFORMED');
+        .with.property('code', 'PsiMalformed');
     });
   }
 
@@ -47,13 +47,13 @@ describe('psi reader', function () {
     expect(psi.io).to.deep.equal({ someUs: 0n, fullUs: 0n });
   });
 
-  it('reports missing pressure files as PSI_UNSUPPORTED', function () {
+  it('reports missing pressure files as PsiUnsupported', function () {
     const missing = () => {
       throw Object.assign(new Error('ENOENT: no such file'), { code: 'ENOENT' });
     };
     expect(() => readPsi('/cg', missing))
       .to.throw(PsiError, '/cg/cpu.pressure')
-      .with.property('code', 'PSI_UNSUPPORTED');
+      .with.property('code', 'PsiUnsupported');
   });
 
   it('turns two snapshots into stall time and share of the window', function () {

@@ -7,9 +7,8 @@ import {
   type LeaseRecord,
   type LeaseStore,
 } from '../../../operator/leader-election.js';
-import { createLogger } from '../../../common/log.js';
 import { FakeClock } from '../../support/fake-clock.js';
-import { Writable } from 'node:stream';
+import { quietLog } from '../../support/quiet-log.js';
 
 /** One Lease with optimistic concurrency, like the apiserver's; `down` makes every call fail. */
 class MemoryLease implements LeaseStore {
@@ -35,8 +34,6 @@ class MemoryLease implements LeaseStore {
   }
 }
 
-const quiet = createLogger('error', new Writable({ write: (_c, _e, cb) => cb() }));
-
 describe('leader election', function () {
   let clock: FakeClock;
   let lease: MemoryLease;
@@ -51,7 +48,7 @@ describe('leader election', function () {
       retryPeriodMs: 2_000,
       store: lease,
       clock,
-      log: quiet,
+      log: quietLog,
       onStartedLeading: () => events.push('started'),
       onStoppedLeading: () => events.push('stopped'),
     });
@@ -143,7 +140,7 @@ describe('leader election', function () {
         retryPeriodMs: retry,
         store: new MemoryLease(),
         clock,
-        log: quiet,
+        log: quietLog,
         onStartedLeading: () => {},
         onStoppedLeading: () => {},
       });

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 
 import { foldWindow, type FoldContext, type ResolveSubject } from '../../../../agent/measure/fold.js';
-import type { ProbeWindow } from '../../../../agent/probes/index.js';
+import { probeRead } from '../../../support/fake-probes.js';
 
 // unified ids: 10 = victim container, 11 = victim's second container, 20 = aggressor; blkio id 5 = victim
 const resolve: ResolveSubject = (hierarchyId, id) => {
@@ -18,10 +18,7 @@ const context: FoldContext = {
   nameThread: (pid) => ({ key: `thread/${pid}`, ref: { kind: 'Thread', pid, name: 'kworker/1:1' } }),
 };
 
-const window: ProbeWindow = {
-  startNs: 0n,
-  endNs: 1_000_000_000n,
-  durationNs: 1e9,
+const window = probeRead({
   cpu: {
     hierarchyId: 0,
     usage: [
@@ -68,8 +65,7 @@ const window: ProbeWindow = {
       { victim: 5n, holder: 0n, device: { major: 254, minor: 0 }, ns: 0.4e6, requests: 2, dead: false },
     ],
   },
-  health: [],
-};
+});
 
 describe('folding a probe window into subjects', function () {
   it('sums a pod’s containers and keeps who held the CPU by subject', function () {

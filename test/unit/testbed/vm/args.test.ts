@@ -48,7 +48,7 @@ describe('vm lane arguments', function () {
     [['--timeout', '0'], '--timeout wants a positive number'],
     [['--verbose'], "Unknown option '--verbose'"],
   ] as const) {
-    it(`rejects ${argv.join(' ')} with a clear BAD_ARGUMENT`, function () {
+    it(`rejects ${argv.join(' ')} with a clear BadArgument`, function () {
       let caught: unknown;
       try {
         parseLaneArgs(argv, checkout);
@@ -56,7 +56,7 @@ describe('vm lane arguments', function () {
         caught = err;
       }
       expect(caught).to.be.instanceOf(VmLaneError);
-      expect((caught as VmLaneError).code).to.equal('BAD_ARGUMENT');
+      expect((caught as VmLaneError).code).to.equal('BadArgument');
       expect((caught as VmLaneError).message).to.contain(message);
     });
   }
