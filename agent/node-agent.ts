@@ -314,12 +314,16 @@ export class NodeAgent {
     seen.add(container.id);
   }
 
+  /** Ticks every tickMs, and at the moment a window closes (a session's final window is
+   * written at its deadline, not up to a tick later). */
   private scheduleTick(): void {
     if (this.stopped) return;
-    const tickMs = this.o.tickMs ?? 1000;
+    const now = this.o.clock.now();
+    const closes = this.activeRunners().map((r) => r.closesAtMs - now);
+    const delay = Math.max(0, Math.min(this.o.tickMs ?? 1000, ...closes.filter((ms) => ms >= 0)));
     this.tickTimer = this.o.clock.setTimer(() => {
       void this.tick().finally(() => this.scheduleTick());
-    }, tickMs);
+    }, delay);
   }
 
   private async tick(): Promise<void> {

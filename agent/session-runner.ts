@@ -168,6 +168,7 @@ export class SessionRunner {
         firstStart: new Date(m.firstStartMs).toISOString(),
         start: new Date(this.lastWindow.start).toISOString(),
         end: new Date(this.lastWindow.end).toISOString(),
+        ...(this.stopped ? { final: true } : {}),
       },
       pods,
       events: [...this.events],

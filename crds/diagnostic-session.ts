@@ -73,7 +73,7 @@ export type SessionSpec = z.output<typeof sessionSpecSchema>;
 /** A spec as a user may write it: defaulted fields optional. */
 export type SessionSpecInput = z.input<typeof sessionSpecSchema>;
 
-export const sessionPhases = ['Pending', 'Running', 'Completed', 'Failed'] as const;
+export const sessionPhases = ['Pending', 'Running', 'Finishing', 'Completed', 'Failed'] as const;
 export type SessionPhase = (typeof sessionPhases)[number];
 
 export const victimReportSchema = podReportSchema.omit({ containers: true }).extend({
@@ -93,13 +93,19 @@ export const sessionStatusSchema = z.object({
   phase: z
     .enum(sessionPhases)
     .optional()
-    .describe('Pending (no victim found yet), Running, Completed (duration elapsed) or Failed (see conditions).'),
+    .describe(
+      "Pending (no victim found yet), Running, Finishing (duration elapsed, waiting for every node's final window), Completed (the report is final) or Failed (see conditions).",
+    ),
   observedGeneration: z.int().min(0).optional().describe('The spec generation this status reflects.'),
   conditions: listMap(conditionSchema, ['type'], 16)
     .optional()
-    .describe('SpecValid, TargetsResolved, NodesReporting, ProbesHealthy, InterferenceDetected.'),
+    .describe(
+      'SpecValid, TargetsResolved, NodesReporting, ProbesHealthy, InterferenceDetected, and Completed for a session with a duration (kubectl wait --for=condition=Completed).',
+    ),
   startTime: timestamp.optional().describe('When measurement began (the first NodeDiagnostic was created).'),
-  completionTime: timestamp.optional().describe('When the duration elapsed and the session completed.'),
+  completionTime: timestamp
+    .optional()
+    .describe("When the session completed: every node's final window was in (or the wait for it ended)."),
   nodes: z
     .object({
       total: z.int().min(0).describe('Nodes hosting victims (one NodeDiagnostic each).'),

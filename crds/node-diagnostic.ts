@@ -112,6 +112,10 @@ export const nodeDiagnosticStatusSchema = z.object({
       firstStart: timestamp.describe('Start of the first window: the pod figures cover firstStart to end.'),
       start: timestamp.describe('Start of the last reported window.'),
       end: timestamp.describe('End of the last reported window.'),
+      final: z
+        .boolean()
+        .optional()
+        .describe('The last window: it ends at spec.deadline and the figures will not change again.'),
     })
     .optional()
     .describe('Window bookkeeping; absent until the first window is reported.'),

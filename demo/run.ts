@@ -104,6 +104,17 @@ export async function runDemo(options: DemoOptions, screen: Screen, signal: Abor
     watch = undefined;
 
     screen.print('');
+    // What automation waits on before it reads the report: the report is final then.
+    await show(screen, shell, [
+      'kubectl',
+      'wait',
+      '-n',
+      manifest.namespace,
+      `dsess/${manifest.name}`,
+      '--for=condition=Completed',
+      '--timeout=60s',
+    ]);
+    screen.print('');
     // Wide: every aggressor, not only the top one (on a shared host that may be "/").
     await show(screen, shell, [
       'kubectl',

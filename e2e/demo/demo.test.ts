@@ -132,6 +132,10 @@ describe('demo (e2e)', function () {
     for (const phaseName of ['Pending', 'Running', 'Completed'])
       expect(out).to.match(new RegExp(`noisy-neighbour\\s+${phaseName}\\s`));
     expect(out).to.match(/noisy-neighbour\s+Completed\s+1\/1\s+1\s+(Low|Medium|High)\s/);
+    // The documented wait for a final report.
+    expect(out).to.include(
+      '$ kubectl wait -n shop dsess/noisy-neighbour --for=condition=Completed --timeout=60s\ndiagnosticsession.crosstalk.dev/noisy-neighbour condition met',
+    );
     // The verdict, the aggressor with its evidence, not the bystander.
     expect(out).to.match(/✔ the victim shop\/checkout got the verdict (Low|Medium|High)\n/);
     expect(out).to.match(

@@ -310,7 +310,7 @@ describe('operator (e2e)', function () {
       });
     });
 
-    it('completes a session when its duration has elapsed', async function () {
+    it('completes a session when its duration has elapsed, without a node whose final window never comes', async function () {
       await pod(nodeA, 'quick-1', { app: 'quick' }, 'cart');
       expect(
         (
@@ -327,6 +327,9 @@ describe('operator (e2e)', function () {
         return s;
       }, 30_000);
       expect(status.completionTime).to.be.a('string');
+      // No agent runs here: the session waited a few intervals for node-a's final window.
+      expect(condition(status, 'Completed')).to.deep.include({ status: 'True', reason: 'FinalWindowMissing' });
+      expect(condition(status, 'NodesReporting')?.message).to.match(/^no final window from node-a after the deadline/);
       const children = await nodeDiagnostics('cart');
       expect(
         children.map((c) => c.spec.nodeName),

@@ -41,6 +41,8 @@ export interface Aggregate {
   readonly failed: readonly NodeProblem[];
   /** Nodes whose status the operator cannot read. */
   readonly unreadable: readonly NodeProblem[];
+  /** Nodes whose agent has not written its final window (the one ending at the deadline). */
+  readonly notFinal: readonly string[];
 }
 
 const mediumRank = verdictRank('Medium');
@@ -54,14 +56,16 @@ export function aggregate(views: readonly NodeView[]): Aggregate {
   const waiting: string[] = [];
   const failed: NodeProblem[] = [];
   const unreadable: NodeProblem[] = [];
+  const notFinal: string[] = [];
 
   for (const view of [...views].sort((a, b) => a.nodeName.localeCompare(b.nodeName))) {
     victims += view.targets.size;
-    if (view.status === undefined) {
+    const parsed = view.status === undefined ? undefined : parseStatus(view.status);
+    if (parsed?.success !== true || parsed.data.window?.final !== true) notFinal.push(view.nodeName);
+    if (!parsed) {
       waiting.push(view.nodeName);
       continue;
     }
-    const parsed = parseStatus(view.status);
     if (!parsed.success) {
       unreadable.push({ node: view.nodeName, message: parsed.error.issues[0]?.message ?? 'invalid status' });
       continue;
@@ -111,6 +115,7 @@ export function aggregate(views: readonly NodeView[]): Aggregate {
     waiting,
     failed,
     unreadable,
+    notFinal,
   };
 }
 

@@ -9,6 +9,8 @@ export const ConditionType = {
   NodesReporting: 'NodesReporting',
   ProbesHealthy: 'ProbesHealthy',
   InterferenceDetected: 'InterferenceDetected',
+  /** A session with a duration: True once its report is final. */
+  Completed: 'Completed',
 } as const;
 
 export const Reason = {
@@ -28,6 +30,12 @@ export const Reason = {
   NoInterference: 'NoInterference',
   /** No neighbour harms a victim; some are slowed by their own limits. */
   SelfLimited: 'SelfLimited',
+  Measuring: 'Measuring',
+  /** The duration elapsed; waiting for the nodes' final windows. */
+  Finishing: 'Finishing',
+  FinalWindowsReported: 'FinalWindowsReported',
+  /** A node's final window did not arrive in time: the session completed without it. */
+  FinalWindowMissing: 'FinalWindowMissing',
 } as const;
 
 export interface ConditionDraft {

@@ -126,28 +126,43 @@ function planInvalid(ctx: PlanContext, problems: readonly string[]): SessionPlan
   };
 }
 
+/** How long after the deadline a node's final window is waited for: a few intervals. */
+export function finalWindowGraceMs(spec: SessionSpec): number {
+  return Math.max(3 * parseDuration(spec.interval), 10_000);
+}
+
 function planValid(ctx: PlanContext, spec: SessionSpec): SessionPlan {
   const { obs, previous } = ctx;
-  const completedBefore = previous.phase === 'Completed';
-  const targets = completedBefore ? undefined : resolveTargets(spec, ctx.id.namespace, obs.podsIn, obs.nodes);
-  const startTime = previous.startTime ?? (targets && targets.victims > 0 ? ctx.nowIso : undefined);
-  const deadlineMs = startTime && spec.duration ? Date.parse(startTime) + parseDuration(spec.duration) : undefined;
-  const completing = !completedBefore && deadlineMs !== undefined && obs.now >= deadlineMs;
-  const completed = completedBefore || completing;
+  // A completed session's report is final: nothing the agents write later changes it.
+  if (previous.phase === 'Completed')
+    return {
+      children: noChanges,
+      ...statusIfChanged(previous, { ...previous, observedGeneration: ctx.generation }),
+      events: [],
+    };
+  const deadlineOf = (start: string | undefined) =>
+    start && spec.duration ? Date.parse(start) + parseDuration(spec.duration) : undefined;
+  const pastDeadline = (deadlineOf(previous.startTime) ?? Infinity) <= obs.now;
+  const targets = pastDeadline ? undefined : resolveTargets(spec, ctx.id.namespace, obs.podsIn, obs.nodes);
+  const begins = previous.startTime === undefined && targets !== undefined && targets.victims > 0;
+  const started = previous.startTime ?? (begins ? ctx.nowIso : undefined);
+  const deadline = deadlineOf(started);
 
-  // After the duration, children stay as they are: their agents stop at the deadline and
-  // their last reports remain readable.
+  // After the duration, children stay as they are: their agents write the final window at
+  // the deadline, then stop, and their reports remain readable.
   let changes = noChanges;
   let desired: ReadonlyMap<string, NodeDiagnosticSpec>;
-  if (completed || !targets) {
+  if (pastDeadline || !targets) {
     desired = new Map(
       obs.children
         .map((c) => [c.nodeName, specOf(c)])
         .filter((e): e is [string, NodeDiagnosticSpec] => e[1] !== undefined),
     );
   } else {
-    const deadline = deadlineMs !== undefined ? new Date(deadlineMs).toISOString() : undefined;
-    desired = new Map([...targets.byNode].map(([node, pods]) => [node, childSpec(ctx.id, spec, node, pods, deadline)]));
+    const deadlineIso = deadline !== undefined ? new Date(deadline).toISOString() : undefined;
+    desired = new Map(
+      [...targets.byNode].map(([node, pods]) => [node, childSpec(ctx.id, spec, node, pods, deadlineIso)]),
+    );
     changes = planChildren(ctx.id, desired, obs.children, obs.nameTaken);
   }
 
@@ -165,19 +180,25 @@ function planValid(ctx: PlanContext, spec: SessionSpec): SessionPlan {
   });
   const agg = aggregate(views);
 
+  // Completed once every node's final window is in, or when the wait for it is over.
+  const graceEndMs = deadline !== undefined ? deadline + finalWindowGraceMs(spec) : undefined;
+  const missing = pastDeadline && graceEndMs !== undefined && obs.now >= graceEndMs ? agg.notFinal : [];
+  const completing = pastDeadline && (agg.notFinal.length === 0 || missing.length > 0);
   let phase: SessionPhase;
-  if (completed) phase = 'Completed';
-  else if (!startTime) phase = 'Pending';
+  if (completing) phase = 'Completed';
+  else if (pastDeadline) phase = 'Finishing';
+  else if (!started) phase = 'Pending';
   else if (agg.nodes.total > 0 && agg.nodes.failed === agg.nodes.total) phase = 'Failed';
   else phase = 'Running';
 
-  const completionTime = previous.completionTime ?? (completing ? ctx.nowIso : undefined);
+  const drafts = conditionDrafts(agg, targets, missing);
+  if (spec.duration) drafts.push(completedCondition(phase, agg, missing));
   const status: SessionStatus = {
     phase,
     observedGeneration: ctx.generation,
-    conditions: mergeConditions(previous.conditions, conditionDrafts(agg, targets), ctx.generation, ctx.nowIso),
-    ...(startTime ? { startTime } : {}),
-    ...(completionTime ? { completionTime } : {}),
+    conditions: mergeConditions(previous.conditions, drafts, ctx.generation, ctx.nowIso),
+    ...(started ? { startTime: started } : {}),
+    ...(completing ? { completionTime: ctx.nowIso } : {}),
     nodes: agg.nodes,
     summary: agg.summary,
     ...(agg.reports.length ? { reports: agg.reports } : {}),
@@ -185,17 +206,40 @@ function planValid(ctx: PlanContext, spec: SessionSpec): SessionPlan {
     ...(agg.probeIssues.length ? { probeIssues: agg.probeIssues } : {}),
   };
 
-  const events = eventDrafts(ctx, agg, {
-    started: !previous.startTime && startTime !== undefined,
-    completing,
-    spec,
-  });
+  const events = eventDrafts(ctx, agg, { started: begins, completing, spec });
+  const lookAgainAt = phase === 'Running' ? deadline : phase === 'Finishing' ? graceEndMs : undefined;
   return {
     children: changes,
     ...statusIfChanged(previous, status),
     events,
-    ...(phase === 'Running' && deadlineMs !== undefined ? { requeueAfterMs: Math.max(1, deadlineMs - obs.now) } : {}),
+    ...(lookAgainAt !== undefined ? { requeueAfterMs: Math.max(1, lookAgainAt - obs.now) } : {}),
   };
+}
+
+function completedCondition(phase: SessionPhase, agg: Aggregate, missing: readonly string[]): ConditionDraft {
+  const type = ConditionType.Completed;
+  if (phase === 'Completed' && missing.length > 0)
+    return {
+      type,
+      status: 'True',
+      reason: Reason.FinalWindowMissing,
+      message: `completed without the final window of ${missing.join(', ')}: its figures end at its last report`,
+    };
+  if (phase === 'Completed')
+    return {
+      type,
+      status: 'True',
+      reason: Reason.FinalWindowsReported,
+      message: `the final window of ${plural(agg.nodes.total, 'node')} is in: the report will not change`,
+    };
+  if (phase === 'Finishing')
+    return {
+      type,
+      status: 'False',
+      reason: Reason.Finishing,
+      message: `the duration elapsed; waiting for the final window of ${agg.notFinal.join(', ')}`,
+    };
+  return { type, status: 'False', reason: Reason.Measuring, message: 'measuring until the duration elapses' };
 }
 
 function specOf(child: ChildObject): NodeDiagnosticSpec | undefined {
@@ -207,7 +251,11 @@ function statusIfChanged(previous: SessionStatus, next: SessionStatus): { status
   return isDeepStrictEqual(previous, next) ? {} : { status: next };
 }
 
-function conditionDrafts(agg: Aggregate, targets: TargetResolution | undefined): ConditionDraft[] {
+function conditionDrafts(
+  agg: Aggregate,
+  targets: TargetResolution | undefined,
+  missingFinal: readonly string[],
+): ConditionDraft[] {
   const drafts: ConditionDraft[] = [
     { type: ConditionType.SpecValid, status: 'True', reason: Reason.SpecValid, message: 'the spec is valid' },
   ];
@@ -230,17 +278,24 @@ function conditionDrafts(agg: Aggregate, targets: TargetResolution | undefined):
     drafts.push({ type: ConditionType.TargetsResolved, status: 'True', reason: Reason.TargetsFound, message: onNodes });
   }
 
-  if (agg.nodes.total > 0) drafts.push(nodesReporting(agg));
+  if (agg.nodes.total > 0) drafts.push(nodesReporting(agg, missingFinal));
   const probes = probesHealthy(agg);
   if (probes) drafts.push(probes);
   if (agg.reports.length > 0) drafts.push(interference(agg));
   return drafts;
 }
 
-function nodesReporting(agg: Aggregate): ConditionDraft {
+function nodesReporting(agg: Aggregate, missingFinal: readonly string[]): ConditionDraft {
   const type = ConditionType.NodesReporting;
   const list = (problems: readonly { node: string; message: string }[]) =>
     problems.map((p) => `${p.node}: ${p.message}`).join('; ');
+  if (missingFinal.length > 0)
+    return {
+      type,
+      status: 'False',
+      reason: Reason.FinalWindowMissing,
+      message: `no final window from ${missingFinal.join(', ')} after the deadline: the session completed without it (check that the crosstalk agent runs there)`,
+    };
   if (agg.unreadable.length > 0)
     return {
       type,

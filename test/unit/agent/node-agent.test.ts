@@ -126,6 +126,31 @@ describe('NodeAgent', function () {
     expect((await metrics.probesAttached.get()).values[0]!.value).to.equal(1);
   });
 
+  it('writes the final window at the deadline itself, marked final, then detaches the probes', async function () {
+    podCgroups(victim);
+    // Windows of 2 s from 12:00:00; the deadline falls inside the third, between ticks.
+    api.put(
+      paths.nodeDiagnostics(),
+      nodeDiagnostic(checkoutSession, 'node-a', [podRef(victim)], {
+        interval: '2s',
+        deadline: '2026-11-25T12:00:05.300Z',
+      }),
+    );
+    startAgent();
+    await settle();
+    await clock.elapse(5299, 100);
+    expect(lastStatus().window?.final, 'before the deadline').to.be.undefined;
+    expect(loader.active).to.not.be.undefined;
+    await clock.elapse(1, 1);
+    const final = lastStatus();
+    expect(final.window).to.deep.include({ end: '2026-11-25T12:00:05.300Z', sequence: 3, final: true });
+    expect(final.phase).to.equal('Stopped');
+    expect(loader.active, 'probes detached after the final window').to.be.undefined;
+    const writes = statusWrites().length;
+    await clock.elapse(10_000, 500);
+    expect(statusWrites(), 'nothing written after the final window').to.have.length(writes);
+  });
+
   it('keeps the probes while any session needs the node and detaches them with the last', async function () {
     const victimIds = podCgroups(victim);
     const cartIds = podCgroups(cart);

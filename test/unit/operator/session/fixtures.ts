@@ -88,16 +88,27 @@ export class World {
     }
   }
 
-  /** An agent writes its node's status. */
-  report(nodeName: string, status: Partial<NodeDiagnosticStatus> & { pods?: PodReport[] }): void {
+  /** An agent writes its node's status (`final`: the window ending at the deadline). */
+  report(
+    nodeName: string,
+    { final, ...status }: Partial<NodeDiagnosticStatus> & { pods?: PodReport[]; final?: boolean },
+  ): void {
     const child = this.children.find((c) => c.nodeName === nodeName);
     if (!child) throw new Error(`no NodeDiagnostic for ${nodeName}`);
     const t = new Date(this.now).toISOString();
     Object.assign(child, {
       status: {
         observedGeneration: child.metadata.generation,
-        phase: 'Measuring',
-        window: { intervalSeconds: 10, sequence: 1, windowsReported: 1, firstStart: t, start: t, end: t },
+        phase: final ? 'Stopped' : 'Measuring',
+        window: {
+          intervalSeconds: 10,
+          sequence: 1,
+          windowsReported: 1,
+          firstStart: t,
+          start: t,
+          end: t,
+          ...(final ? { final } : {}),
+        },
         probes: [{ name: 'cpu', state: 'Active', lostEvents: 0, mapOverflows: 0 }],
         ...status,
       },

@@ -72,6 +72,7 @@ describe('session reconcile plan', function () {
       TargetsResolved: 'True TargetsFound: 3 victim pods on 2 nodes',
       NodesReporting:
         'False AwaitingNodes: 0/2 nodes measuring; waiting for the agent on node-a, node-b to apply the current spec (check that the crosstalk agent runs there)',
+      Completed: 'False Measuring: measuring until the duration elapses',
     });
     expect(plan.events.map((e) => `${e.reason} ${e.note}`)).to.deep.equal([
       'SessionStarted measuring 3 victim pods on 2 nodes for 5m',
@@ -211,17 +212,59 @@ describe('session reconcile plan', function () {
     expect(plan.status?.observedGeneration).to.equal(2);
   });
 
-  it('completes when the duration has elapsed and then freezes its children', function () {
-    const world = new World(session(spec), [pod('a1')]);
+  it('finishes at the deadline and completes once every node’s final window is in, then never changes', function () {
+    const world = new World(session(spec), [pod('a1'), pod('b1', { nodeName: 'node-b' })]);
+    settle(world);
+    world.report('node-a', { pods: [report('a1', 'High', 80, { aggressors: [cpuHog] })] });
+    world.report('node-b', { pods: [report('b1', 'None', 0)] });
     settle(world);
     world.now = t0 + 300_000;
-    const plan = settle(world);
-    expect(plan.status).to.deep.include({ phase: 'Completed', completionTime: '2026-11-25T12:05:00.000Z' });
-    expect(plan.requeueAfterMs).to.be.undefined;
-    expect(plan.events.map((e) => e.reason)).to.deep.equal(['SessionCompleted']);
-    world.pods = [pod('b1', { nodeName: 'node-b' })];
+    world.report('node-a', { pods: [report('a1', 'High', 81, { aggressors: [cpuHog] })], final: true });
+    const finishing = settle(world);
+    expect(finishing.status?.phase).to.equal('Finishing');
+    expect(finishing.status).to.not.have.property('completionTime');
+    expect(conditions(finishing).Completed).to.equal(
+      'False Finishing: the duration elapsed; waiting for the final window of node-b',
+    );
+    expect(finishing.requeueAfterMs).to.equal(30_000); // three 10 s intervals
+    expect(finishing.events).to.deep.equal([]);
+
+    world.now += 2000;
+    world.report('node-b', { pods: [report('b1', 'Low', 30)], final: true });
+    const done = settle(world);
+    expect(done.status).to.deep.include({ phase: 'Completed', completionTime: '2026-11-25T12:05:02.000Z' });
+    expect(done.status?.reports?.map((r) => `${r.name} ${r.score}`)).to.deep.equal(['a1 81', 'b1 30']);
+    expect(conditions(done).Completed).to.equal(
+      'True FinalWindowsReported: the final window of 2 nodes is in: the report will not change',
+    );
+    expect(done.requeueAfterMs).to.be.undefined;
+    expect(done.events.map((e) => e.reason)).to.deep.equal(['SessionCompleted']);
+
+    // Whatever agents write afterwards (a restart re-sending its figures), and new pods.
+    world.report('node-a', { pods: [report('a1', 'High', 99, { aggressors: [cpuHog] })], final: true });
+    world.pods = [pod('c1', { nodeName: 'node-c' })];
     world.now += 60_000;
     expectNothing(planSession(world.observe()));
+  });
+
+  it('completes without a node whose final window does not arrive within a few intervals, and says so', function () {
+    const world = new World(session(spec), [pod('a1'), pod('b1', { nodeName: 'node-b' })]);
+    settle(world);
+    world.report('node-a', { pods: [report('a1', 'Medium', 55)] });
+    world.report('node-b', { pods: [report('b1', 'None', 0)] });
+    world.now = t0 + 300_000;
+    world.report('node-a', { pods: [report('a1', 'Medium', 56)], final: true });
+    expect(settle(world).status?.phase).to.equal('Finishing');
+    world.now += 30_000;
+    const plan = settle(world);
+    expect(plan.status?.phase).to.equal('Completed');
+    expect(conditions(plan)).to.include({
+      NodesReporting:
+        'False FinalWindowMissing: no final window from node-b after the deadline: the session completed without it (check that the crosstalk agent runs there)',
+      Completed:
+        'True FinalWindowMissing: completed without the final window of node-b: its figures end at its last report',
+    });
+    expect(plan.status?.reports?.map((r) => r.name)).to.deep.equal(['a1', 'b1']);
   });
 
   it('runs a session without duration until deleted', function () {
