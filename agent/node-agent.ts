@@ -17,7 +17,11 @@ import { paths } from '../common/kube/paths.js';
 import type { Logger } from '../common/log.js';
 import { readCgroupMounts, type CgroupMounts, type Hierarchy } from './cgroups/mounts.js';
 import { CgroupRegistry, readHierarchyIds, type CgroupEntry } from './cgroups/registry.js';
-import { diskNamer } from './disks.js';
+import { join } from 'node:path';
+
+import { Confirmer } from './confirm/confirmer.js';
+import { RestraintJournal } from './confirm/restraint.js';
+import { diskDevice, diskNamer } from './disks.js';
 import { PodIndex, podSchema, type Pod } from './kube/pod-index.js';
 import { addAll, type SubjectCounters } from './measure/counters.js';
 import { FileSampler } from './measure/file-sampler.js';
@@ -26,6 +30,7 @@ import { subjectResolver, subjectText } from './measure/subjects.js';
 import type { AgentMetrics } from './metrics.js';
 import { mergeSettings, ProbeHost } from './probe-host.js';
 import type {
+  BlockDevice,
   CgroupRef,
   ProbeEvent,
   ProbeStatus,
@@ -65,6 +70,8 @@ export interface NodeAgentOptions {
   readonly hierarchies?: ReadonlyMap<number, Hierarchy>;
   /** Names disks by device number; from /sys by default. */
   readonly nameDisk?: NameDisk;
+  /** A disk's device number by name (the inverse); from /sys by default. */
+  readonly diskDevice?: (name: string) => BlockDevice | undefined;
 }
 
 export class NodeAgent {
@@ -79,6 +86,8 @@ export class NodeAgent {
   private readonly fold: FoldContext;
   private readonly probes: ProbeHost;
   private readonly state: StateStore;
+  private readonly restraints: RestraintJournal;
+  private readonly confirmer: Confirmer;
   private readonly runners = new Map<string, SessionRunner>();
   /** Container ids seen per victim pod UID (short-lived ones included). */
   private readonly containersSeen = new Map<string, Set<string>>();
@@ -106,6 +115,17 @@ export class NodeAgent {
     this.files = new FileSampler(this.mounts, this.registry, this.pods);
     this.probes = o.probeHost ?? new ProbeHost(o.log);
     this.state = new StateStore(o.stateDir, o.log);
+    this.restraints = new RestraintJournal(join(o.stateDir, 'restraints'), o.log);
+    // A previous run killed mid-experiment left a pod restrained: undo that before anything.
+    this.restraints.restoreLeftovers();
+    this.confirmer = new Confirmer({
+      mounts: this.mounts,
+      registry: this.registry,
+      pods: this.pods,
+      journal: this.restraints,
+      log: o.log,
+      diskDevice: o.diskDevice ?? diskDevice,
+    });
     const common = { client: o.client, watch: o.watch, clock: o.clock, log: o.log, relistMs: 5 * 60_000 };
     const selector = `spec.nodeName=${o.nodeName}`;
     this.ndInformer = new Informer<NodeDiagnostic>({
@@ -149,6 +169,7 @@ export class NodeAgent {
     this.stopped = true;
     this.tickTimer?.cancel();
     this.eventTimer?.cancel();
+    this.confirmer.releaseAll();
     this.probes.close();
     await Promise.all([this.ndInformer.stop(), this.podInformer.stop()]);
   }
@@ -177,6 +198,7 @@ export class NodeAgent {
     const runner = this.runners.get(key);
     if (!runner) return;
     this.runners.delete(key);
+    this.confirmer.cancel(runner);
     this.dirty.delete(key);
     if (nd.metadata.uid) this.state.remove(nd.metadata.uid);
     for (const t of runner.nd.spec.targets) {
@@ -347,15 +369,20 @@ export class NodeAgent {
         }
         this.feed(tick, this.readSinceMs);
         this.readSinceMs = now;
+        const experimented = this.confirmer.tick(tick, now);
+        if (experimented) this.dirty.add(experimented.key);
         // Their final counters were in this read: dead cgroups can go.
         this.registry.forgetDead(now);
         this.o.metrics.ticks.inc();
       }
       for (const runner of this.runners.values()) {
         if (!runner.stopped && now >= runner.closesAtMs) {
-          runner.closeWindow(now);
+          const closed = runner.closeWindow(now);
           this.dirty.add(runner.key);
-          if (runner.stopped) this.reconcileProbes();
+          if (runner.stopped) {
+            this.confirmer.cancel(runner);
+            this.reconcileProbes();
+          } else this.confirmer.consider(runner, closed, now);
         }
       }
       this.pods.prune(now);

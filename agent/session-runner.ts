@@ -3,8 +3,10 @@
 import { z } from 'zod';
 
 import {
+  confirmationSchema,
   parseDuration,
   slowEventSchema,
+  type Confirmation,
   type NodeDiagnostic,
   type NodeDiagnosticStatus,
   type ProbeHealth,
@@ -14,7 +16,7 @@ import type { SubjectCounters } from './measure/counters.js';
 import { podReport, type VictimIdentity } from './report/pod-report.js';
 import type { Resource } from './report/thresholds.js';
 import type { AssessOptions } from './report/assess.js';
-import { measureSnapshotJson, SessionMeasure } from './windows/session-measure.js';
+import { measureSnapshotJson, SessionMeasure, type ClosedWindow } from './windows/session-measure.js';
 
 /** What an agent restart must not lose, saved after every status write. */
 export const runnerSnapshotJson = z.object({
@@ -23,6 +25,7 @@ export const runnerSnapshotJson = z.object({
   lastWindow: z.object({ start: z.number(), end: z.number() }).optional(),
   events: z.array(slowEventSchema),
   eventsDropped: z.int().nonnegative(),
+  confirmations: z.array(z.tuple([z.string(), confirmationSchema])).default([]),
 });
 export type RunnerSnapshot = z.output<typeof runnerSnapshotJson>;
 
@@ -40,6 +43,8 @@ export class SessionRunner {
   private events: SlowEvent[] = [];
   private eventsDropped = 0;
   private lastWindow: { start: number; end: number } | undefined;
+  /** Confirmation experiments by victim UID, suspect UID and resource (confirmationKey). */
+  private readonly confirmations = new Map<string, Confirmation>();
   /** Whether this runner continues a session measured before an agent restart. */
   readonly restored: boolean = false;
 
@@ -60,6 +65,7 @@ export class SessionRunner {
       this.lastWindow = saved.lastWindow;
       this.events = [...saved.events];
       this.eventsDropped = saved.eventsDropped;
+      for (const [key, c] of saved.confirmations) this.confirmations.set(key, c);
       this.restored = true;
     } else {
       this.measure = fresh;
@@ -73,6 +79,7 @@ export class SessionRunner {
       ...(this.lastWindow ? { lastWindow: this.lastWindow } : {}),
       events: [...this.events],
       eventsDropped: this.eventsDropped,
+      confirmations: [...this.confirmations],
     };
   }
 
@@ -114,10 +121,21 @@ export class SessionRunner {
   }
 
   /** Closes the window in progress (at its end, or at the deadline). */
-  closeWindow(nowMs: number): void {
+  closeWindow(nowMs: number): ClosedWindow {
     const end = Math.min(nowMs, this.deadlineMs ?? Infinity);
     const closed = this.measure.closeWindow(this.victimUids(), Math.max(end, this.measure.windowStartedMs));
     this.lastWindow = { start: closed.startMs, end: closed.endMs };
+    return closed;
+  }
+
+  /** A confirmation of a victim's suspect: its latest state (Running until judged). */
+  recordConfirmation(victimUid: string, resource: Resource, confirmation: Confirmation): void {
+    this.confirmations.set(confirmationKey(victimUid, confirmation.suspect.uid, resource), confirmation);
+  }
+
+  /** Whether the suspect was tested (or skipped) already this session: once per suspect. */
+  testedSuspect(suspectUid: string, resource: Resource): boolean {
+    return [...this.confirmations.keys()].some((k) => k.endsWith(`/${suspectUid}/${resource}`));
   }
 
   recordEvent(event: SlowEvent): void {
@@ -157,7 +175,9 @@ export class SessionRunner {
     if (!this.lastWindow) return base;
     const pods = this.nd.spec.targets.map((t) => {
       const identity = ctx.victim(t.uid) ?? { ...t, containers: [] };
-      return podReport(identity, m.summary(t.uid), m.coveredWallNs);
+      const confirmed = (suspectUid: string, resource: Resource) =>
+        this.confirmations.get(confirmationKey(t.uid, suspectUid, resource));
+      return podReport(identity, m.summary(t.uid), m.coveredWallNs, confirmed);
     });
     return {
       ...base,
@@ -175,6 +195,10 @@ export class SessionRunner {
       eventsDropped: this.eventsDropped,
     };
   }
+}
+
+function confirmationKey(victimUid: string, suspectUid: string, resource: Resource): string {
+  return `${victimUid}/${suspectUid}/${resource}`;
 }
 
 function enabledResources(nd: NodeDiagnostic): Set<Resource> {

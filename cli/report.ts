@@ -52,7 +52,7 @@ export function renderReport(session: ReportedSession, options: ReportOptions = 
         ? renderTable(wideHead, reports.map(wideRow))
         : renderTable(
             head,
-            reports.map((r) => [...figures(r), topCause(r)]),
+            reports.map((r) => [...figures(r), confirmed(r.aggressors?.[0]), topCause(r)]),
           ),
     );
   }
@@ -88,6 +88,7 @@ const head = [
   'RECLAIM',
   'CPI',
   'SELF-LIMITED',
+  'CONFIRMED',
   'TOP AGGRESSOR (share, evidence)',
 ];
 
@@ -130,7 +131,10 @@ function selfLimited(r: VictimReport): string {
 function wideRow(r: VictimReport): string[] {
   const [victim = '', node = '', verdict = '', cpu = '', io = '', reclaim = '', cpi = '', self = ''] = figures(r);
   const m = r.metrics;
-  const causes = [...(r.aggressors ?? []).map(aggressorText), ...(r.selfInflicted ?? []).map(selfText)];
+  const causes = [
+    ...(r.aggressors ?? []).map((a) => aggressorText(a) + (a.confirmation ? `; ${confirmed(a)}` : '')),
+    ...(r.selfInflicted ?? []).map(selfText),
+  ];
   return [
     victim,
     node,
@@ -146,6 +150,16 @@ function wideRow(r: VictimReport): string[] {
     self,
     causes.length > 0 ? causes.join('\n') : '-',
   ];
+}
+
+/** Whether restraining the top aggressor proved it: "Confirmed 62→4→58%" (the victim's
+ * loss before, during and after), "Skipped", or "-" when not tried. */
+function confirmed(a: Aggressor | undefined): string {
+  const c = a?.confirmation;
+  if (!c) return '-';
+  if (c.lossDuringPercent === undefined || c.lossAfterPercent === undefined) return c.result;
+  const pct = (x: number | undefined) => Math.round(x ?? 0);
+  return `${c.result} ${pct(c.lossBeforePercent)}→${pct(c.lossDuringPercent)}→${pct(c.lossAfterPercent)}%`;
 }
 
 /** The main aggressor, or "-" (a victim's own limits have their own column). */

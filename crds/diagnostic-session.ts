@@ -16,6 +16,7 @@ import {
   timestamp,
   withRules,
 } from './meta.js';
+import { confirmSchema } from './confirm.js';
 import { backends, durationString, durationWithin, probeNames, probesSchema } from './probes.js';
 import { podReportSchema, verdicts } from './report.js';
 
@@ -58,6 +59,7 @@ export const sessionSpecSchema = withRules(
       .max(sessionLimits.maxEvents)
       .default(50)
       .describe(`Slow events kept per node (the most recent), 0 to ${sessionLimits.maxEvents}.`),
+    confirm: defaulted(confirmSchema),
   }),
   [
     durationWithin('interval', '1s', '10m'),

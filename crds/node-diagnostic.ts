@@ -13,6 +13,7 @@ import {
   timestamp,
   uid,
 } from './meta.js';
+import { confirmSchema } from './confirm.js';
 import { backends, durationString, probeNames, probesSchema } from './probes.js';
 import { limits, podReportSchema } from './report.js';
 import { sessionLimits } from './diagnostic-session.js';
@@ -39,6 +40,7 @@ export const nodeDiagnosticSpecSchema = z.object({
   backend: z.enum(backends).default('auto'),
   captureStacks: z.boolean().default(false).describe('Record kernel stacks with slow events.'),
   maxEvents: z.int().min(0).max(sessionLimits.maxEvents).default(50).describe('Slow events to keep in status.'),
+  confirm: defaulted(confirmSchema),
   targets: listMap(podRefSchema, ['uid'], nodeLimits.targets).describe('The victim pods on this node.'),
 });
 export type NodeDiagnosticSpec = z.output<typeof nodeDiagnosticSpecSchema>;

@@ -3,6 +3,7 @@
 // status and a session status stay far below etcd's object size limit.
 import { z } from 'zod';
 
+import { confirmationSchema } from './confirm.js';
 import { dnsLabel, dnsSubdomain, podRefSchema, uid, withRules } from './meta.js';
 
 export const verdicts = ['None', 'Low', 'Medium', 'High'] as const;
@@ -127,6 +128,7 @@ export const aggressorSchema = withRules(
       .string()
       .max(limits.evidence)
       .describe(`One sentence a person can check, e.g. "held CPU 2 for 3.1 s of the victim's 3.8 s wait".`),
+    confirmation: confirmationSchema.optional(),
   }),
   [
     {

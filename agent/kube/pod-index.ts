@@ -17,6 +17,8 @@ export interface PodIdentity {
   readonly owner: { readonly kind: string; readonly name: string } | undefined;
   /** Memory its containers request (what the scheduler set aside for it). */
   readonly memoryRequestBytes: number;
+  /** Annotated `crosstalk.dev/no-confirm`: never restrained by a confirmation. */
+  readonly noConfirm: boolean;
   deletedAtMs: number | undefined;
 }
 
@@ -27,6 +29,7 @@ export const podSchema = z.looseObject({
     namespace: z.string(),
     name: z.string(),
     labels: z.record(z.string(), z.string()).optional(),
+    annotations: z.record(z.string(), z.string()).optional(),
     ownerReferences: z
       .array(z.looseObject({ kind: z.string(), name: z.string(), controller: z.boolean().optional() }))
       .optional(),
@@ -55,6 +58,9 @@ export const podSchema = z.looseObject({
 });
 export type Pod = z.output<typeof podSchema>;
 
+/** A pod carrying this annotation (any value) is never restrained to confirm a suspicion. */
+export const noConfirmAnnotation = 'crosstalk.dev/no-confirm';
+
 export class PodIndex {
   private readonly pods = new Map<string, PodIdentity>();
 
@@ -76,6 +82,7 @@ export class PodIndex {
       containers,
       owner: ownerOf(pod),
       memoryRequestBytes: memoryRequestOf(pod),
+      noConfirm: pod.metadata.annotations?.[noConfirmAnnotation] !== undefined,
       deletedAtMs: undefined,
     });
   }

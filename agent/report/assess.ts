@@ -114,6 +114,8 @@ export const defaultAssessOptions: AssessOptions = { runqThresholdNs: 5e6 };
 export interface Aggressor {
   readonly ref: SubjectRef;
   readonly resource: Resource;
+  /** For io: the victim's disk where this neighbour did most IO (where to restrain it). */
+  readonly disk?: string;
   /** Share of the victim's loss of this resource attributed to this neighbour, 0-1. */
   readonly share: number;
   readonly evidence: string;
@@ -247,7 +249,18 @@ function assessIo(io: IoSpan, neighbours: ReadonlyMap<string, NeighbourSpan>) {
       (moved.length ? ` (${moved.join(' and ')} in ${d.ops ?? 0} IOs)` : '')
     );
   });
-  return { score, aggressors };
+  const busiestDisk = (ref: SubjectRef) => {
+    const n = [...neighbours.values()].find((x) => x.ref === ref);
+    const bytes = (disk: string) => (n?.ioByDisk.get(disk)?.readBytes ?? 0) + (n?.ioByDisk.get(disk)?.writeBytes ?? 0);
+    return [...io.disks].sort((a, b) => bytes(b) - bytes(a))[0];
+  };
+  return {
+    score,
+    aggressors: aggressors.map((a) => {
+      const disk = busiestDisk(a.ref);
+      return disk ? { ...a, disk } : a;
+    }),
+  };
 }
 
 function assessMemory(memory: MemorySpan, wallNs: number, neighbours: ReadonlyMap<string, NeighbourSpan>) {

@@ -1,6 +1,13 @@
 // Renders a victim's measurement over the session into the API's PodReport: the
 // figures per resource, scores, verdict, self-inflicted causes and ranked aggressors.
-import { limits, type Aggressor as ApiAggressor, type Metrics, type PodReport } from '../../crds/index.js';
+import {
+  limits,
+  type Aggressor as ApiAggressor,
+  type Confirmation,
+  type Metrics,
+  type PodReport,
+  type Resource,
+} from '../../crds/index.js';
 import { percentileNs } from '../probes/index.js';
 import type { VictimSummary } from '../windows/session-measure.js';
 import type { Aggressor } from './assess.js';
@@ -14,7 +21,15 @@ export interface VictimIdentity {
 
 const round = (x: number, digits = 3) => Number(x.toFixed(digits));
 
-export function podReport(victim: VictimIdentity, summary: VictimSummary, wallNs: number): PodReport {
+/** The confirmation of a suspect pod for a resource, if one was tried. */
+export type ConfirmationOf = (suspectUid: string, resource: Resource) => Confirmation | undefined;
+
+export function podReport(
+  victim: VictimIdentity,
+  summary: VictimSummary,
+  wallNs: number,
+  confirmationOf: ConfirmationOf = () => undefined,
+): PodReport {
   const { assessment, lastWindow } = summary;
   const metrics = metricsOf(summary, wallNs);
   return {
@@ -38,7 +53,12 @@ export function podReport(victim: VictimIdentity, summary: VictimSummary, wallNs
         }
       : {}),
     ...(assessment.aggressors.length > 0
-      ? { aggressors: assessment.aggressors.slice(0, limits.aggressors).map(apiAggressor) }
+      ? {
+          aggressors: assessment.aggressors.slice(0, limits.aggressors).map((a) => {
+            const confirmation = a.ref.kind === 'Pod' ? confirmationOf(a.ref.uid, a.resource) : undefined;
+            return { ...apiAggressor(a), ...(confirmation ? { confirmation } : {}) };
+          }),
+        }
       : {}),
     ...(lastWindow ? { lastWindow: { verdict: lastWindow.verdict, score: lastWindow.score } } : {}),
   };

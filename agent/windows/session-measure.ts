@@ -11,6 +11,8 @@ import {
   defaultAssessOptions,
   type AssessOptions,
   type Assessment,
+  type CpuSpan,
+  type IoSpan,
   type NeighbourSpan,
   type VictimSpan,
 } from '../report/assess.js';
@@ -229,35 +231,12 @@ export class SessionMeasure {
     wallNs: number,
   ): VictimSpan {
     if (!c) return { wallNs };
-    const others = <T>(byHolder: ReadonlyMap<string, T>) => new Map([...byHolder].filter(([holder]) => holder !== key));
     const cpi = cpiOf(c);
     const baselineCpi = this.baselineCpi.get(key);
     return {
       wallNs,
-      ...(this.enabled.has('cpu')
-        ? {
-            cpu: {
-              waitNs: Math.max(0, c.cpu.waitNs - c.cpu.idleWaitNs - (c.cpu.waitBy.get(key) ?? 0)),
-              runNs: c.cpu.oncpuNs,
-              throttledNs: c.files.throttledNs,
-              p99WaitNs: percentileNs(c.cpu.waitHistogram, 0.99),
-              waitByNeighbour: others(c.cpu.waitBy),
-            },
-          }
-        : {}),
-      ...(this.enabled.has('io')
-        ? {
-            io: {
-              ops: c.io.completed,
-              p99Ns: percentileNs(c.io.latencyHistogram, 0.99),
-              requestNs: c.io.requestNs,
-              // Its own other requests beside it are no one else's doing.
-              delayedNs: Math.max(0, c.io.delayedNs - (c.io.delayBy.get(key) ?? 0)),
-              delayByNeighbour: others(c.io.delayBy),
-              disks: [...c.io.byDisk.keys()],
-            },
-          }
-        : {}),
+      ...(this.enabled.has('cpu') ? { cpu: cpuSpanOf(key, c) } : {}),
+      ...(this.enabled.has('io') ? { io: ioSpanOf(key, c) } : {}),
       ...(this.enabled.has('memory')
         ? {
             memory: {
@@ -319,6 +298,47 @@ export type MeasureSnapshot = z.output<typeof measureSnapshotJson>;
 
 function cpiOf(c: SubjectCounters | undefined): number | undefined {
   return c && c.cache.instructions > 0 && c.cache.cycles > 0 ? c.cache.cycles / c.cache.instructions : undefined;
+}
+
+/** Holders other than the victim itself. */
+function others<T>(key: string, byHolder: ReadonlyMap<string, T>): Map<string, T> {
+  return new Map([...byHolder].filter(([holder]) => holder !== key));
+}
+
+/** The victim's run-queue figures: waits behind its own tasks and on an idle CPU are
+ * nobody's doing. */
+export function cpuSpanOf(key: string, c: SubjectCounters): CpuSpan {
+  return {
+    waitNs: Math.max(0, c.cpu.waitNs - c.cpu.idleWaitNs - (c.cpu.waitBy.get(key) ?? 0)),
+    runNs: c.cpu.oncpuNs,
+    throttledNs: c.files.throttledNs,
+    p99WaitNs: percentileNs(c.cpu.waitHistogram, 0.99),
+    waitByNeighbour: others(key, c.cpu.waitBy),
+  };
+}
+
+/** The victim's IO figures: its own other requests beside it are no one else's doing. */
+export function ioSpanOf(key: string, c: SubjectCounters): IoSpan {
+  return {
+    ops: c.io.completed,
+    p99Ns: percentileNs(c.io.latencyHistogram, 0.99),
+    requestNs: c.io.requestNs,
+    delayedNs: Math.max(0, c.io.delayedNs - (c.io.delayBy.get(key) ?? 0)),
+    delayByNeighbour: others(key, c.io.delayBy),
+    disks: [...c.io.byDisk.keys()],
+  };
+}
+
+/** The share of what the victim wanted that others took: CPU, the wait behind them in its
+ * wanted CPU time; IO, the time beside their requests in its IO time. */
+export function lossShare(resource: 'cpu' | 'io', key: string, c: SubjectCounters | undefined): number {
+  if (!c) return 0;
+  if (resource === 'cpu') {
+    const { waitNs, runNs } = cpuSpanOf(key, c);
+    return waitNs + runNs > 0 ? waitNs / (waitNs + runNs) : 0;
+  }
+  const { delayedNs, requestNs } = ioSpanOf(key, c);
+  return requestNs > 0 ? Math.min(1, delayedNs / requestNs) : 0;
 }
 
 function averageOverRequest(c: SubjectCounters): number {

@@ -62,6 +62,7 @@ export function childSpec(
     backend: spec.backend,
     captureStacks: spec.captureStacks,
     maxEvents: spec.maxEvents,
+    confirm: spec.confirm,
     targets: [...targets],
   };
 }

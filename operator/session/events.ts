@@ -8,6 +8,10 @@ export const EventReason = {
   SessionCompleted: 'SessionCompleted',
   InterferenceDetected: 'InterferenceDetected',
   InvalidSpec: 'InvalidSpec',
+  /** An agent restrains a suspect to see whether the victim recovers. */
+  ConfirmationStarted: 'ConfirmationStarted',
+  /** The victim recovered while the suspect was restrained. */
+  InterferenceConfirmed: 'InterferenceConfirmed',
 } as const;
 
 export interface ObjectReference {

@@ -17,6 +17,7 @@ import { apiVersion } from '../../crds/meta.js';
 import { sessionFinalizer } from '../../crds/names.js';
 import { nodeLimits, type NodeDiagnosticSpec } from '../../crds/node-diagnostic.js';
 import { podKey, verdictRank } from '../../crds/report.js';
+import type { VictimReport } from '../../crds/diagnostic-session.js';
 import type { ChildObject, NodeInfo, SessionObject } from '../kube/objects.js';
 import { aggregate, describeAggressor, type Aggregate, type NodeView } from './aggregate.js';
 import {
@@ -428,6 +429,38 @@ function eventDrafts(
     const identity = [report.uid, report.verdict];
     events.push(eventDraft(pod, EventReason.InterferenceDetected, 'Warning', note, [ctx.id.uid, ...identity], ctx.ref));
     events.push(eventDraft(ctx.ref, EventReason.InterferenceDetected, 'Warning', note, identity, pod));
+  }
+  events.push(...confirmationEvents(ctx, agg.reports));
+  return events;
+}
+
+/** On the session and on the suspect pod: when an agent starts restraining a suspect, and
+ * when the victim recovered while it was restrained; each when the status first shows it. */
+function confirmationEvents(ctx: PlanContext, reports: readonly VictimReport[]): EventDraft[] {
+  const shown = new Set<string>();
+  for (const report of ctx.previous.reports ?? [])
+    for (const a of report.aggressors ?? [])
+      if (a.confirmation)
+        shown.add(`${report.uid}/${a.confirmation.suspect.uid}/${a.resource}/${a.confirmation.result}`);
+  const events: EventDraft[] = [];
+  for (const report of reports) {
+    for (const a of report.aggressors ?? []) {
+      const c = a.confirmation;
+      if (!c || (c.result !== 'Running' && c.result !== 'Confirmed')) continue;
+      if (shown.has(`${report.uid}/${c.suspect.uid}/${a.resource}/${c.result}`)) continue;
+      const suspect: ObjectReference = { apiVersion: 'v1', kind: 'Pod', ...c.suspect };
+      const started = c.result === 'Running';
+      const reason = started ? EventReason.ConfirmationStarted : EventReason.InterferenceConfirmed;
+      const note = started
+        ? `restraining ${podKey(c.suspect)} (${c.restraint ?? a.resource}) to see whether ${podKey(report)} recovers`
+        : `${podKey(report)} recovered while ${podKey(c.suspect)} was restrained (${c.restraint ?? a.resource}): ` +
+          `its ${a.resource} loss went ${c.lossBeforePercent}% → ${c.lossDuringPercent}% → ${c.lossAfterPercent}%`;
+      const identity = [report.uid, c.suspect.uid, a.resource, reason];
+      events.push(
+        eventDraft(suspect, reason, started ? 'Normal' : 'Warning', note, [ctx.id.uid, ...identity], ctx.ref),
+      );
+      events.push(eventDraft(ctx.ref, reason, started ? 'Normal' : 'Warning', note, identity, suspect));
+    }
   }
   return events;
 }

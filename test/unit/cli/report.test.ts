@@ -26,6 +26,7 @@ describe('cli report', function () {
       'RECLAIM',
       'CPI',
       'SELF-LIMITED',
+      'CONFIRMED',
       'TOP AGGRESSOR (share, evidence)',
     ]);
     expect(cells(lines[1])).to.deep.equal([
@@ -37,6 +38,7 @@ describe('cli report', function () {
       '0 ms',
       'n/a',
       '-',
+      'Confirmed 62→4→58%',
       "batch/etl-7f9c (cpu 81%) ran on the victim's CPU for 3.1 s of the 3.8 s the victim waited for it (81.2%)",
     ]);
     expect(cells(lines[2]).slice(0, 7)).to.deep.equal([
@@ -48,10 +50,10 @@ describe('cli report', function () {
       '12 ms',
       'n/a',
     ]);
-    expect(cells(lines[2])[8]).to.match(/^batch\/backup-2 \(io 64%\) its IO was in flight beside the victim's/);
+    expect(cells(lines[2])[9]).to.match(/^batch\/backup-2 \(io 64%\) its IO was in flight beside the victim's/);
     // A victim slowed by its own limit: verdict None, its cause in its own column, no neighbour.
     expect(cells(lines[3]).slice(2, 3)).to.deep.equal(['None']);
-    expect(cells(lines[3]).slice(-2)).to.deep.equal(['CPUQuota 40.7%', '-']);
+    expect(cells(lines[3]).slice(-3)).to.deep.equal(['CPUQuota 40.7%', '-', '-']);
     // A quiet victim without memory figures.
     expect(cells(lines[4])).to.deep.equal([
       'shop/checkout-5d8b-q7',
@@ -61,6 +63,7 @@ describe('cli report', function () {
       '1.1 ms',
       '-',
       'n/a',
+      '-',
       '-',
       '-',
     ]);

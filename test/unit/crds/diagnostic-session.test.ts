@@ -25,6 +25,15 @@ describe('DiagnosticSession spec schema', function () {
         cache: { enabled: true, llcHitRateThresholdPercent: 80, samplePeriod: 100_000 },
         psi: { enabled: true },
       },
+      // Confirmation changes other workloads: off unless asked for.
+      confirm: {
+        enabled: false,
+        maxSeconds: 5,
+        minScore: 50,
+        excludeNamespaces: [],
+        cpu: { enabled: true, quotaMillicores: 100 },
+        io: { enabled: true, bytesPerSecond: 1048576 },
+      },
     });
   });
 

@@ -159,6 +159,46 @@ describe('session reconcile plan', function () {
     expect(plan.events).to.deep.equal([]);
   });
 
+  it('announces a confirmation when it starts and when it confirms, on the session and the suspect, once', function () {
+    const world = new World(session(spec), [pod('a1')]);
+    settle(world);
+    const suspect = { namespace: 'batch', name: 'etl-7f9c', uid: 'uid-etl' };
+    const confirmed = (result: 'Running' | 'Confirmed') =>
+      report('a1', 'High', 82, {
+        aggressors: [
+          {
+            ...cpuHog,
+            confirmation: {
+              result,
+              suspect,
+              lossBeforePercent: 62,
+              ...(result === 'Confirmed' ? { lossDuringPercent: 4, lossAfterPercent: 58 } : {}),
+              restraint: 'cpu.max 10000 100000 (100m)',
+            },
+          },
+        ],
+      });
+    world.report('node-a', { pods: [confirmed('Running')] });
+    const started = settle(world).events.filter((e) => e.reason === 'ConfirmationStarted');
+    expect(started.map((e) => `${e.regarding.kind}/${e.regarding.name} ${e.namespace}`)).to.deep.equal([
+      'Pod/etl-7f9c batch',
+      'DiagnosticSession/checkout shop',
+    ]);
+    expect(started[0]!.note).to.equal(
+      'restraining batch/etl-7f9c (cpu.max 10000 100000 (100m)) to see whether shop/a1 recovers',
+    );
+    world.now += 1000;
+    world.report('node-a', { pods: [confirmed('Running')] });
+    expect(settle(world).events.map((e) => e.reason)).to.not.include('ConfirmationStarted');
+    world.report('node-a', { pods: [confirmed('Confirmed')] });
+    const done = settle(world).events.filter((e) => e.reason === 'InterferenceConfirmed');
+    expect(done).to.have.length(2);
+    expect(done[0]!.type).to.equal('Warning');
+    expect(done[0]!.note).to.equal(
+      'shop/a1 recovered while batch/etl-7f9c was restrained (cpu.max 10000 100000 (100m)): its cpu loss went 62% → 4% → 58%',
+    );
+  });
+
   it('keeps lastTransitionTime while a condition keeps its status', function () {
     const world = new World(session(spec), [pod('a1')]);
     settle(world);
