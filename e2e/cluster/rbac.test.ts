@@ -41,6 +41,18 @@ const agentDenied = [
   'patch nodes',
   'create events',
   'create leases.coordination.k8s.io',
+  // No way around its own node's NodeDiagnostic: nothing to patch, nothing to become.
+  'patch diagnosticsessions.crosstalk.dev',
+  'patch diagnosticsessions.crosstalk.dev --subresource=status',
+  'create serviceaccounts --subresource=token',
+  'create serviceaccounts',
+  'create rolebindings.rbac.authorization.k8s.io',
+  'create clusterrolebindings.rbac.authorization.k8s.io',
+  'escalate clusterroles.rbac.authorization.k8s.io',
+  'bind clusterroles.rbac.authorization.k8s.io',
+  'impersonate users',
+  'impersonate serviceaccounts',
+  'create pods --subresource=exec',
 ];
 const operatorAllowed = [
   'watch diagnosticsessions.crosstalk.dev',
@@ -62,6 +74,12 @@ const operatorDenied = [
   'create pods',
   'delete pods',
   'patch nodes',
+  'create pods --subresource=exec',
+  'get pods --subresource=exec',
+  'create pods --subresource=attach',
+  'create serviceaccounts --subresource=token',
+  'impersonate users',
+  'create clusterrolebindings.rbac.authorization.k8s.io',
 ];
 
 describe('e2e RBAC for the operator and agent identities', function () {
@@ -109,6 +127,9 @@ describe('e2e RBAC for the operator and agent identities', function () {
       await kubectl(cp(), ['delete', 'diagnosticsession', 'session'], agent),
       await kubectl(cp(), ['get', 'secrets', '-n', 'kube-system'], agent),
       await kubectl(cp(), ['run', 'intruder', '--image', 'none', '--restart', 'Never'], agent),
+      await kubectl(cp(), ['patch', 'diagnosticsession', 'session', '--type=merge', '-p', '{"spec":{}}'], agent),
+      await kubectl(cp(), ['create', 'token', 'default'], agent),
+      await kubectl(cp(), ['get', 'dsess', 'session', '--as', 'system:admin'], agent),
     ];
     for (const denied of denials) {
       expect(denied.code).to.not.equal(0);
@@ -117,6 +138,16 @@ describe('e2e RBAC for the operator and agent identities', function () {
     }
     const session = await kubectl(cp(), ['get', 'diagnosticsession', 'session', '-o', 'name']);
     expect(session.stdout.trim()).to.equal('diagnosticsession.crosstalk.dev/session');
+  });
+
+  it('refuses the operator an exec into a pod', async function () {
+    // The exec subresource itself (kubectl exec would stop at the pod having no node).
+    await kubectl(cp(), ['run', 'target', '--image', 'none', '--restart', 'Never'], { check: true });
+    const exec = '/api/v1/namespaces/default/pods/target/exec?command=true&stdout=true';
+    const denied = await kubectl(cp(), ['create', '--raw', exec, '-f', '/dev/null'], { identity: 'operator' });
+    expect(denied.code).to.not.equal(0);
+    expect(denied.stderr).to.match(/forbidden/i);
+    expect(denied.stderr).to.include('pods/exec');
   });
 
   it("lets an agent write its own node's NodeDiagnostic status and no other", async function () {
