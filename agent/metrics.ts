@@ -42,6 +42,11 @@ export class AgentMetrics {
     labelNames: ['result'],
     registers: [this.registry],
   });
+  readonly statusWriteBackoff = new Gauge({
+    name: 'crosstalk_agent_status_write_backoff_seconds',
+    help: 'Wait before the next status write after failed ones (0 while writes succeed).',
+    registers: [this.registry],
+  });
   readonly probesAttached = new Gauge({
     name: 'crosstalk_agent_probes_attached',
     help: '1 while kernel probes are attached (a session needs this node), else 0.',

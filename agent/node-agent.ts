@@ -45,6 +45,7 @@ import { StateStore } from './state-store.js';
 import { threadNamer } from './threads.js';
 
 export const fieldManager = 'crosstalk-agent';
+const maxWriteBackoffMs = 30_000;
 const fileSampleMs = 5000;
 
 export interface NodeAgentOptions {
@@ -103,6 +104,9 @@ export class NodeAgent {
   /** Start of the span the next probe read covers (the previous read, or the attach). */
   private readSinceMs = 0;
   private stopped = false;
+  /** Status writes failed in a row, and when the next may be tried. */
+  private writeFailures = 0;
+  private nextWriteAtMs = 0;
 
   constructor(private readonly o: NodeAgentOptions) {
     this.mounts = o.mounts ?? readCgroupMounts();
@@ -450,7 +454,12 @@ export class NodeAgent {
     return health;
   }
 
+  /** Writes every changed status. After a failure (the API server is away, or throttles
+   * us) the next attempt waits, doubling from 1 s to 30 s; the windows keep closing and
+   * the next write carries all of them. */
   private async writeStatuses(): Promise<void> {
+    const now = this.o.clock.now();
+    if (now < this.nextWriteAtMs) return;
     for (const key of [...this.dirty]) {
       const runner = this.runners.get(key);
       this.dirty.delete(key);
@@ -472,10 +481,22 @@ export class NodeAgent {
         this.o.metrics.statusWrites.inc({ result: 'ok' });
         // Saved after the write: a crash in between loses that window's figures, never counts them twice.
         if (runner.nd.metadata.uid) this.state.save(runner.nd.metadata.uid, runner.snapshot());
+        if (this.writeFailures > 0) this.o.log.info('status writes recovered', { failures: this.writeFailures });
+        this.writeFailures = 0;
+        this.o.metrics.statusWriteBackoff.set(0);
       } catch (err) {
         this.o.metrics.statusWrites.inc({ result: 'error' });
-        this.o.log.warn('status write failed; retrying next tick', { err, nodeDiagnostic: { name, namespace } });
         this.dirty.add(key);
+        const backoffMs = Math.min(maxWriteBackoffMs, 1000 * 2 ** this.writeFailures++);
+        this.nextWriteAtMs = now + backoffMs;
+        this.o.metrics.statusWriteBackoff.set(backoffMs / 1000);
+        this.o.log.warn('status write failed; retrying with backoff', {
+          err,
+          nodeDiagnostic: { name, namespace },
+          failures: this.writeFailures,
+          backoffSeconds: backoffMs / 1000,
+        });
+        return;
       }
     }
   }

@@ -72,6 +72,7 @@ export class SessionController {
   private readonly emitted = new Set<string>();
   private readonly statusWrittenAt = new Map<string, number>();
   private readonly stopping = new AbortController();
+  private leading = true;
   private resyncTimer: { cancel(): void } | undefined;
 
   constructor(private readonly o: ControllerOptions) {
@@ -131,12 +132,23 @@ export class SessionController {
       .map((i) => `${i.name} cache not synced`);
   }
 
-  /** Runs the workers until stop(); call only while leading. */
+  /** Runs the workers until stop(). They reconcile only while `leading` (a replica that
+   * lost its lease drops keys until it leads again, when every session is visited). */
   async runWorkers(): Promise<void> {
     while (this.notSynced().length > 0 && !this.stopping.signal.aborted)
       await sleep(this.o.clock, 100, this.stopping.signal);
-    for (const s of this.sessions.list()) this.queue.add(objectKey(s.metadata));
+    this.visitAll();
     await Promise.all(Array.from({ length: this.o.workers }, () => this.worker()));
+  }
+
+  /** Leadership came or went (leader election); without it the controller always leads. */
+  setLeading(leading: boolean): void {
+    this.leading = leading;
+    if (leading) this.visitAll();
+  }
+
+  private visitAll(): void {
+    for (const s of this.sessions.list()) this.queue.add(objectKey(s.metadata));
   }
 
   async stop(): Promise<void> {
@@ -159,6 +171,11 @@ export class SessionController {
 
   private async worker(): Promise<void> {
     for (let key = await this.queue.get(); key !== undefined; key = await this.queue.get()) {
+      if (!this.leading) {
+        this.queue.forget(key);
+        this.queue.done(key);
+        continue;
+      }
       const started = this.o.clock.now();
       try {
         const requeueAfterMs = await this.reconcile(key);

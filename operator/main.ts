@@ -76,8 +76,10 @@ async function main(): Promise<void> {
         store: new KubeLeaseStore(client, opts.leaderElectionNamespace, opts.leaderElectionId),
         clock,
         log,
-        onStartedLeading: () => startWorkers(),
-        onStoppedLeading: () => void shutdown(1, 'lost leadership'),
+        onStartedLeading: () => lead(true),
+        // Stop acting, stay up and campaign again: an API server outage ends, a standby
+        // has the lease by then or this replica wins it back.
+        onStoppedLeading: () => lead(false),
       })
     : undefined;
 
@@ -91,9 +93,10 @@ async function main(): Promise<void> {
   controller.startInformers();
 
   let workers: Promise<void> | undefined;
-  function startWorkers(): void {
-    metrics.leader.set(1);
-    workers = controller.runWorkers().catch((err: unknown) => shutdown(1, `workers failed: ${String(err)}`));
+  function lead(leading: boolean): void {
+    metrics.leader.set(leading ? 1 : 0);
+    controller.setLeading(leading);
+    workers ??= controller.runWorkers().catch((err: unknown) => shutdown(1, `workers failed: ${String(err)}`));
   }
 
   let exiting = false;
@@ -119,9 +122,9 @@ async function main(): Promise<void> {
     log.info('waiting to become leader', {
       lease: { name: opts.leaderElectionId, namespace: opts.leaderElectionNamespace },
     });
-    await elector.run(electing.signal);
+    while (!electing.signal.aborted) await elector.run(electing.signal);
   } else {
-    startWorkers();
+    lead(true);
   }
 }
 

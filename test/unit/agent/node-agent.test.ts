@@ -262,6 +262,27 @@ describe('NodeAgent', function () {
     ]);
   });
 
+  it('backs status writes off while the API fails, doubling to 30 s, and keeps every window', async function () {
+    await measuring();
+    await clock.elapse(1000, 100);
+    for (let i = 0; i < 20; i++)
+      api.failNext('PATCH', statusPath(checkoutSession), apiError(503, 'ServiceUnavailable'));
+    const attempts: number[] = [];
+    for (let t = 0; t < 90_000; t += 100) {
+      const before = statusWrites().length;
+      await clock.elapse(100, 100);
+      if (statusWrites().length > before) attempts.push(t + 100);
+    }
+    const gaps = attempts.slice(1).map((t, i) => Math.round((t - attempts[i]!) / 1000));
+    expect(gaps.slice(0, 6), 'seconds between attempts').to.deep.equal([1, 2, 4, 8, 16, 30]);
+    expect((await metrics.statusWriteBackoff.get()).values[0]!.value).to.equal(30);
+    // The API answers again: the next write carries every window closed meanwhile.
+    api.client.failures.splice(0);
+    await clock.elapse(31_000, 100);
+    expect(lastStatus().window).to.deep.include({ sequence: 61, windowsReported: 61 });
+    expect((await metrics.statusWriteBackoff.get()).values[0]!.value).to.equal(0);
+  });
+
   it('writes when a window closes or the spec changes, not on the echo of its own write', async function () {
     const cartIds = podCgroups(cart);
     await measuring();
