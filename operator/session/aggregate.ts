@@ -3,6 +3,7 @@
 // linear in the number of reports apart from one sort, so it scales to many nodes.
 import { sessionLimits, type ProbeIssue, type VictimReport } from '../../crds/diagnostic-session.js';
 import { nodeDiagnosticStatusSchema, type NodeDiagnosticStatus } from '../../crds/node-diagnostic.js';
+import { describeIssues } from './issues.js';
 import { memoizedSafeParse } from './memo.js';
 import { podKey, verdictRank, type Aggressor, type Verdict } from '../../crds/report.js';
 
@@ -67,7 +68,7 @@ export function aggregate(views: readonly NodeView[]): Aggregate {
       continue;
     }
     if (!parsed.success) {
-      unreadable.push({ node: view.nodeName, message: parsed.error.issues[0]?.message ?? 'invalid status' });
+      unreadable.push({ node: view.nodeName, message: describeIssues('status', parsed.error, 3).join(', ') });
       continue;
     }
     const status = parsed.data;

@@ -30,6 +30,7 @@ import {
 } from './children.js';
 import { ConditionType, mergeConditions, Reason, type ConditionDraft } from './conditions.js';
 import { eventDraft, EventReason, type EventDraft, type ObjectReference } from './events.js';
+import { describeIssues } from './issues.js';
 import { labelMapProblems, selectorProblems } from './selectors.js';
 import { plural, resolveTargets, type PodsInNamespace, type TargetResolution } from './targets.js';
 
@@ -81,7 +82,7 @@ export function planSession(obs: SessionObservation): SessionPlan {
   const parsed = sessionSpecSchema.safeParse(obs.session.spec);
   const problems = parsed.success
     ? [...selectorProblems(parsed.data.selector), ...labelMapProblems(parsed.data.nodeSelector)]
-    : parsed.error.issues.map((i) => `spec${i.path.map((p) => `.${String(p)}`).join('')}: ${i.message}`);
+    : describeIssues('spec', parsed.error);
   if (!parsed.success || problems.length > 0) return { ...finalizer, ...planInvalid(context, problems) };
   return { ...finalizer, ...planValid(context, parsed.data) };
 }

@@ -225,6 +225,22 @@ describe('SessionController', function () {
     expect(writes).to.deep.equal([1, 2, 3]);
   });
 
+  it('acts only while leading: keys are dropped without a lease, every session is visited when it comes back', async function () {
+    putSession('shop', 'checkout', checkout);
+    api.put(paths.nodes(), node('node-a'));
+    await startWorkers();
+    const settledWrites = api.client.writes().length;
+    controller.setLeading(false);
+    api.put(paths.pods(), pod('shop', 'checkout-1', { labels: { app: 'checkout' } }));
+    await clock.elapse(5000, 100);
+    expect(api.client.writes().length, 'writes without the lease').to.equal(settledWrites);
+    expect(controller.queue.length, 'the dropped key is not kept').to.equal(0);
+
+    controller.setLeading(true);
+    await clock.elapse(1000, 100);
+    expect(api.get(paths.nodeDiagnostics(), 'shop', 'checkout-node-a'), 'reconciled on regaining the lease').to.exist;
+  });
+
   for (const status of [400, 415, 422]) {
     it(`does not retry a reconcile the API refused with ${status}`, async function () {
       putSession('shop', 'checkout', checkout);

@@ -55,6 +55,42 @@ describe('aggregation of node statuses', function () {
     expect(agg.waiting).to.deep.equal(['silent', 'stale', 'starting']);
   });
 
+  it('flags each node whose agent wrote a malformed status, naming the field, and aggregates the others', function () {
+    const good = report('good', 'High', 80);
+    const malformed: [string, unknown, RegExp][] = [
+      [
+        'wrong-types',
+        { phase: 'Measuring', pods: 'many', observedGeneration: '1' },
+        /^status\.observedGeneration: .*expected number.*status\.pods: .*expected array/,
+      ],
+      [
+        'huge-array',
+        { pods: Array.from({ length: 5000 }, (_, i) => report(`p${i}`, 'Low', 1)) },
+        /^status\.pods: Too big: expected array to have <=128 items$/,
+      ],
+      [
+        'negative',
+        { window: { intervalSeconds: 1, sequence: -3, windowsReported: 1, firstStart: 't', start: 't', end: 't' } },
+        /^status\.window\.sequence: Too small.*>=0, status\.window\.firstStart: Invalid ISO datetime, status\.window\.start: .*, 1 more$/,
+      ],
+      [
+        'missing-fields',
+        { pods: [{ namespace: 'shop', name: 'x' }] },
+        /^status\.pods\[0\]\.uid: .*, status\.pods\[0\]\.verdict: .*, status\.pods\[0\]\.score: /,
+      ],
+      ['not-an-object', 'Measuring', /^status: Invalid input: expected object, received string$/],
+    ];
+    const agg = aggregate([
+      view('node-good', { pods: [good] }, [good.uid]),
+      ...malformed.map(([node, status]) => ({ ...view(node, undefined, []), status })),
+    ]);
+    expect(agg.unreadable.map((u) => u.node)).to.deep.equal(malformed.map(([node]) => node).sort());
+    for (const [node, , message] of malformed)
+      expect(agg.unreadable.find((u) => u.node === node)?.message, node).to.match(message);
+    expect(agg.reports.map((r) => r.name)).to.deep.equal(['good']);
+    expect(agg.nodes).to.include({ total: 6, ready: 1 });
+  });
+
   it('names no top aggressor when the worst victim is unharmed', function () {
     const pods = [report('a', 'None', 3, { aggressors: [cpuHog] })];
     const agg = aggregate([view('n', { pods }, ['uid-a'])]);
