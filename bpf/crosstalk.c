@@ -42,15 +42,16 @@ static bool any_in_state(const struct ct_session *s, int state)
 int ct_open(const struct ct_options *o, struct ct_session **out, struct ct_error *e)
 {
 	__u32 probes = o->probes;
+	bool kmod = (o->flags & CT_OPT_KMOD) != 0;
 	struct ct_session *s;
 	int err;
 
 	ct_error_reset(e);
 	if (probes & ~((1u << CT_PROBE_COUNT) - 1))
 		return ct_fail(e, -EINVAL, -1, "open", "unknown probe bits 0x%x", probes);
-	if (o->btf_path && access(o->btf_path, R_OK) != 0)
+	if (!kmod && o->btf_path && access(o->btf_path, R_OK) != 0)
 		return ct_fail(e, -errno, -1, "open", "kernel BTF %s is not readable", o->btf_path);
-	if (!o->btf_path && access("/sys/kernel/btf/vmlinux", R_OK) != 0)
+	if (!kmod && !o->btf_path && access("/sys/kernel/btf/vmlinux", R_OK) != 0)
 		return ct_fail(e, -errno, -1, "open",
 			       "/sys/kernel/btf/vmlinux is missing: crosstalk needs a kernel built with CONFIG_DEBUG_INFO_BTF=y");
 	/* Dead cgroups' counters are retired on the lifecycle probe's rmdir events. */
@@ -60,17 +61,24 @@ int ct_open(const struct ct_options *o, struct ct_session **out, struct ct_error
 	if (!s)
 		return ct_fail(e, -ENOMEM, -1, "open", "out of memory");
 	pthread_mutex_init(&s->lock, NULL);
+	s->kmod_fd = -1;
 	for (int p = 0; p < CT_PROBE_COUNT; p++) {
 		s->status[p].hierarchy_id = -1;
-		s->probe[p].ops = ct_probe_ops_of(p);
+		s->probe[p].ops = ct_probe_ops_of(p, kmod);
 	}
 	s->ncpus = libbpf_num_possible_cpus();
 	if (s->ncpus <= 0) {
 		err = ct_fail(e, s->ncpus, -1, "open", "cannot count possible CPUs");
 		goto fail;
 	}
-	s->vmlinux_btf = o->btf_path ? btf__parse(o->btf_path, NULL) : btf__load_vmlinux_btf();
-	err = s->vmlinux_btf ? 0 : -errno;
+	if (kmod) {
+		err = ct_kmod_open(s, e);
+		if (err)
+			goto fail;
+	} else {
+		s->vmlinux_btf = o->btf_path ? btf__parse(o->btf_path, NULL) : btf__load_vmlinux_btf();
+		err = s->vmlinux_btf ? 0 : -errno;
+	}
 	for (int p = 0; p < CT_PROBE_COUNT; p++) {
 		if (!(probes & (1u << p)))
 			continue;
@@ -167,7 +175,7 @@ int ct_set_targets(struct ct_session *s, const struct ct_target *targets, size_t
 		if (s->status[p].state != CT_STATE_LOADED && s->status[p].state != CT_STATE_ACTIVE)
 			continue;
 		map = s->probe[p].targets;
-		if (!map)
+		if (!map && !s->probe[p].ops->set_targets)
 			continue;
 		for (size_t i = 0; i < count; i++)
 			if (targets[i].hierarchy_id == s->status[p].hierarchy_id)
@@ -176,6 +184,12 @@ int ct_set_targets(struct ct_session *s, const struct ct_target *targets, size_t
 			err = ct_fail(e, -E2BIG, p, "targets", "%zu victim cgroups for the %s probe: at most %d", n,
 				      ct_probe_name(p), CT_MAX_TARGETS);
 			break;
+		}
+		if (s->probe[p].ops->set_targets) {
+			err = s->probe[p].ops->set_targets(s, ids, n);
+			if (err)
+				ct_fail(e, err, p, "targets", "cannot set the %s probe's victim set", ct_probe_name(p));
+			continue;
 		}
 		set_target_bits(s->probe[p].target_bits, ids, n, true);
 		err = sync_targets(map, ids, n);
@@ -218,6 +232,8 @@ int ct_program_stats(const struct ct_session *s, struct ct_prog_stats *out, size
 {
 	int n = 0;
 
+	if (s->kmod_fd >= 0)
+		return ct_kmod_program_stats(s, out, max);
 	for (int p = 0; p < CT_PROBE_COUNT; p++) {
 		struct bpf_object *obj;
 		struct bpf_program *prog;
@@ -256,6 +272,10 @@ void ct_close(struct ct_session *s)
 	for (int p = 0; p < CT_PROBE_COUNT; p++)
 		s->probe[p].ops->destroy(s);
 	ct_dead_free(&s->dead);
+	if (s->kmod_fd >= 0)
+		close(s->kmod_fd);
+	free(s->kmod_buf);
+	free(s->forget);
 	btf__free(s->vmlinux_btf);
 	pthread_mutex_destroy(&s->lock);
 	free(s);

@@ -36,6 +36,8 @@ enum ct_probe {
 					      * (cpu, io, memory), no targets needed */
 #define CT_OPT_RUNQ_EVENTS (1u << 4)         /* slow run-queue wait records (cpu probe) */
 #define CT_OPT_CACHE_BY_TASK (1u << 5)       /* cache probe: counters per process and CPU too */
+#define CT_OPT_KMOD (1u << 6)                /* the kernel-module backend (/dev/crosstalk,
+					      * kmod/) instead of eBPF: cpu and lifecycle */
 
 struct ct_options {
 	__u32 probes;        /* bit (1 << enum ct_probe) per probe to load */
@@ -65,6 +67,7 @@ enum ct_attach_mode {
 	CT_ATTACH_NONE = 0,
 	CT_ATTACH_TP_BTF,
 	CT_ATTACH_RAW_TP,
+	CT_ATTACH_KMOD,         /* a tracepoint probe of the kernel module */
 };
 
 struct ct_probe_status {

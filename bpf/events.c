@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Events from the probes' ring buffers (cgroup lifecycle, slow IO, slow reclaim, slow
- * run-queue waits): pumped into one queue per probe (on every drain and before every
- * window read, so that rmdirs are known before counters are read), kernel stacks
+ * run-queue waits) or the kernel module's read() stream: pumped into one queue per
+ * probe (on every drain and before every window read, so that rmdirs are known before
+ * counters are read), kernel stacks
  * resolved on the way, and handed out as sections by ct_drain_events. Each probe
  * describes its records in its struct ct_probe_info. */
 #include <errno.h>
@@ -70,27 +71,31 @@ static void resolve_stack(struct ct_session *s, int probe, __s32 stack_id, struc
 	s->stacks_used[s->nstacks_used++] = (struct ct_stack_ref){ fd, id };
 }
 
-static int on_sample(void *ctx, void *data, size_t size)
+void ct_event_push(struct ct_session *s, int probe, const void *sample)
 {
-	const struct ct_event_source *src = ctx;
-	struct ct_session *s = src->s;
-	struct ct_probe_info *p = &s->probe[src->probe];
+	struct ct_probe_info *p = &s->probe[probe];
 	char *r;
 
-	if (size < p->sample_size)
-		return 0;
 	if (p->ops->on_event)
-		p->ops->on_event(s, data);
+		p->ops->on_event(s, sample);
 	r = queue_push(&p->queue, p->record_size);
 	if (!r)
-		return 0;
-	memcpy(r, data, p->sample_size);
+		return;
+	memcpy(r, sample, p->sample_size);
 	if (p->stacks) {
 		__s32 stack_id;
 
 		memcpy(&stack_id, r + p->stack_id_offset, sizeof(stack_id));
-		resolve_stack(s, src->probe, stack_id, (struct stack_tail *)(r + p->sample_size));
+		resolve_stack(s, probe, stack_id, (struct stack_tail *)(r + p->sample_size));
 	}
+}
+
+static int on_sample(void *ctx, void *data, size_t size)
+{
+	const struct ct_event_source *src = ctx;
+
+	if (size >= src->s->probe[src->probe].sample_size)
+		ct_event_push(src->s, src->probe, data);
 	return 0;
 }
 
@@ -120,6 +125,13 @@ int ct_events_pump(struct ct_session *s)
 {
 	int n;
 
+	for (int p = 0; p < CT_PROBE_COUNT; p++) {
+		const struct ct_probe_ops *ops = s->probe[p].ops;
+		int state = s->status[p].state;
+
+		if (ops->pump && (state == CT_STATE_LOADED || state == CT_STATE_ACTIVE) && (n = ops->pump(s)))
+			return n;
+	}
 	if (!s->rings)
 		return 0;
 	s->nstacks_used = 0;

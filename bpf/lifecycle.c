@@ -48,7 +48,7 @@ static void lifecycle_destroy(struct ct_session *s)
 	s->lifecycle = NULL;
 }
 
-static void lifecycle_on_event(struct ct_session *s, const void *sample)
+void ct_lifecycle_on_event(struct ct_session *s, const void *sample)
 {
 	const struct ct_cgroup_event *e = sample;
 
@@ -61,5 +61,5 @@ const struct ct_probe_ops ct_lifecycle_ops = {
 	.load = lifecycle_load,
 	.attach = lifecycle_attach,
 	.destroy = lifecycle_destroy,
-	.on_event = lifecycle_on_event,
+	.on_event = ct_lifecycle_on_event,
 };

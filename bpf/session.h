@@ -2,6 +2,7 @@
  *
  * Calls run one way:
  *   crosstalk.c (ct_open ... ct_close)  -> events.c (setup), probes.c, each probe's ops
+ *                                          (the eBPF loaders, or kmod.c on the module)
  *   window.c (ct_read_window)           -> events.c (pump), each probe's read
  *   events.c (ct_drain_events), probes  -> buffer.c, tombstones.c, kernel.c, errors.c
  * Each probe is one entry in probes.c's table (its struct ct_probe_ops) and fills its
@@ -103,6 +104,17 @@ struct ct_session {
 	size_t nstacks_used, stacks_used_cap;
 	__u64 stacks_lost[CT_PROBE_COUNT];
 	struct ct_dead_set dead;
+	/* The kernel-module backend (kmod.c): the device, what it offers, the options its
+	 * probes were opened with, the read buffer and the dead ids a read reported. */
+	int kmod_fd; /* -1: the eBPF backend */
+	__u32 kmod_probes;
+	bool kmod_all_cgroups, kmod_runq_events;
+	__u64 kmod_runq_slow_ns;
+	struct ct_health kmod_health[CT_PROBE_COUNT];
+	void *kmod_buf;
+	size_t kmod_buf_len;
+	__u64 *forget;
+	size_t nforget, forget_cap;
 };
 
 /* A window or event buffer being written (buffer.c), with the map entries of dead
@@ -135,12 +147,29 @@ struct ct_probe_ops {
 	void (*destroy)(struct ct_session *s);
 	/* Optional: sees each of its records as it is pumped (with s->lock held). */
 	void (*on_event)(struct ct_session *s, const void *sample);
+	/* Optional: replaces its victim set (else the targets map and bitmap are written). */
+	int (*set_targets)(struct ct_session *s, const __u64 *ids, size_t count);
+	/* Optional: moves its kernel's pending records into the queues (with s->lock held;
+	 * else its ring buffer is consumed). */
+	int (*pump)(struct ct_session *s);
+	/* Optional: after a window read, whether its writes were applied. */
+	void (*read_done)(struct ct_session *s, bool applied);
 };
 
 extern const struct ct_probe_ops ct_cpu_ops, ct_io_ops, ct_memory_ops, ct_cache_ops, ct_lifecycle_ops;
+extern const struct ct_probe_ops ct_kmod_cpu_ops, ct_kmod_io_ops, ct_kmod_memory_ops, ct_kmod_cache_ops,
+	ct_kmod_lifecycle_ops;
 
-/* probes.c */
-const struct ct_probe_ops *ct_probe_ops_of(int probe);
+/* probes.c: the eBPF probes, or the kernel module's (CT_OPT_KMOD) */
+const struct ct_probe_ops *ct_probe_ops_of(int probe, bool kmod);
+
+/* lifecycle.c: an rmdir makes the cgroup a tombstone (both backends) */
+void ct_lifecycle_on_event(struct ct_session *s, const void *sample);
+
+/* kmod.c */
+/* Opens /dev/crosstalk and checks its ABI version. */
+int ct_kmod_open(struct ct_session *s, struct ct_error *e);
+int ct_kmod_program_stats(const struct ct_session *s, struct ct_prog_stats *out, size_t max);
 
 /* errors.c */
 int ct_fail(struct ct_error *e, int err, int probe, const char *op, const char *fmt, ...)
@@ -195,6 +224,8 @@ void ct_events_setup(struct ct_session *s);
 /* Moves everything the kernel produced into the queues (and lets probes see it).
  * Called with s->lock held. */
 int ct_events_pump(struct ct_session *s);
+/* Queues one record of the probe as its kernel sent it (sample_size bytes). */
+void ct_event_push(struct ct_session *s, int probe, const void *sample);
 void ct_events_free(struct ct_session *s);
 
 #endif

@@ -81,6 +81,9 @@ ssize_t ct_read_window(struct ct_session *s, void *buf, size_t len, struct ct_er
 	ct_error_reset(e);
 	n = write_window(s, &w, e);
 	ct_writer_finish(&w, n >= 0);
+	for (int p = 0; p < CT_PROBE_COUNT; p++)
+		if (s->status[p].state == CT_STATE_ACTIVE && s->probe[p].ops->read_done)
+			s->probe[p].ops->read_done(s, n >= 0);
 	if (n >= 0) {
 		pthread_mutex_lock(&s->lock);
 		ct_dead_age(&s->dead);

@@ -16,12 +16,14 @@
         "../../bpf/io.c",
         "../../bpf/memory.c",
         "../../bpf/cache.c",
-        "../../bpf/lifecycle.c"
+        "../../bpf/lifecycle.c",
+        "../../bpf/kmod.c"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",
         "../../bpf",
-        "../../bpf/.output"
+        "../../bpf/.output",
+        "../../kmod"
       ],
       "defines": ["NAPI_VERSION=9", "NAPI_DISABLE_CPP_EXCEPTIONS"],
       "cflags": ["-Wall", "-Wextra", "-Wno-missing-field-initializers"],

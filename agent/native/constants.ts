@@ -41,7 +41,7 @@ export const sectionKinds = {
 export const states = { off: 0, loaded: 1, active: 2, unsupported: 3, failed: 4 } as const;
 
 /** enum ct_attach_mode. */
-export const attachModes = { none: 0, tp_btf: 1, raw_tp: 2 } as const;
+export const attachModes = { none: 0, tp_btf: 1, raw_tp: 2, kmod: 3 } as const;
 
 /** CT_OPT_* bits of struct ct_options.flags. */
 export const options = {
@@ -51,6 +51,8 @@ export const options = {
   allCgroups: 8,
   runqEvents: 16,
   cacheByTask: 32,
+  /** The kernel-module backend (/dev/crosstalk) instead of eBPF. */
+  kmod: 64,
 } as const;
 
 /** CT_RECORD_* bits of a window record's flags. */

@@ -30,7 +30,12 @@ export interface NativeOptions {
   /** Slow run-queue wait records above this wait; none when absent. */
   readonly runqSlowNs?: number | undefined;
   readonly cacheByTask?: boolean | undefined;
+  /** Where the probes run: eBPF programs, or the kernel module's (/dev/crosstalk). */
+  readonly backend?: ProbeBackend | undefined;
 }
+
+export const probeBackends = ['ebpf', 'kmod'] as const;
+export type ProbeBackend = (typeof probeBackends)[number];
 
 export interface NativeProbeStatus {
   readonly probe: ProbeName;
@@ -64,7 +69,10 @@ const stateName = z
 const attachModeName = z
   .number()
   .int()
-  .transform((v) => (v === attachModes.tp_btf ? 'tp_btf' : v === attachModes.raw_tp ? 'raw_tp' : undefined));
+  .transform((v) => {
+    const name = (Object.keys(attachModes) as (keyof typeof attachModes)[]).find((k) => attachModes[k] === v);
+    return name === 'none' ? undefined : name;
+  });
 
 const statusSchema = z.array(
   z.object({
@@ -111,7 +119,8 @@ export class NativeProbes {
       (o.softwareCounters ? optionBits.softwareCounters : 0) |
       (o.allCgroups ? optionBits.allCgroups : 0) |
       (o.runqSlowNs !== undefined ? optionBits.runqEvents : 0) |
-      (o.cacheByTask ? optionBits.cacheByTask : 0);
+      (o.cacheByTask ? optionBits.cacheByTask : 0) |
+      (o.backend === 'kmod' ? optionBits.kmod : 0);
     try {
       return new NativeProbes(
         new binding.Session({

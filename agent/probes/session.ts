@@ -5,7 +5,7 @@ import { z } from 'zod';
 
 import { systemClock, type Clock } from '../../common/clock.js';
 
-import { NativeProbes, probeNames, ProbeError, type ProbeName } from '../native/index.js';
+import { NativeProbes, probeBackends, probeNames, ProbeError, type ProbeName } from '../native/index.js';
 import { decodeEvents } from './events.js';
 import { kernelSymbols } from './kallsyms.js';
 import type { CgroupRef, ProbeEvent, ProbeStatus, ProbeWindow } from './types.js';
@@ -35,6 +35,9 @@ const optionsSchema = z.object({
   runqSlowNs: z.number().int().nonnegative().optional(),
   /** The cache probe also counts per process and CPU (CacheWindow.tasks). */
   cacheByTask: z.boolean().default(false),
+  /** eBPF programs, or the kernel module's probes (/dev/crosstalk: cpu and lifecycle
+   * only; the others report unsupported). status()'s attachMode says which runs. */
+  backend: z.enum(probeBackends).default('ebpf'),
 });
 
 export type ProbeOptions = z.input<typeof optionsSchema>;

@@ -28,6 +28,7 @@ import { parseLaneArgs } from './args.js';
 import { VmLaneError } from './errors.js';
 import { ensureInitramfs } from './initramfs.js';
 import { ensureGuestKernel } from './kernel.js';
+import { ensureKernelModule } from './kmod.js';
 import { applyMarker, emptyReport } from './markers.js';
 import { failureReasons } from './outcome.js';
 import { bootGuest, type BootPlan } from './qemu.js';
@@ -83,6 +84,7 @@ async function main(): Promise<number> {
   const cache = process.env.CROSSTALK_CACHE ?? '/var/cache/crosstalk';
   const kernel = ensureGuestKernel(cache, log);
   const initrd = ensureInitramfs(kernel, log);
+  ensureKernelModule(repo, kernel, log);
   log(`guest kernel package linux-image-${kernel.abi} ${kernel.version} (${kernel.dir})`);
 
   const run = mkdtempSync(join(tmpdir(), 'crosstalk-vm-'));

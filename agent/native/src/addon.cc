@@ -501,13 +501,15 @@ Napi::Object Constants(Napi::Env env) {
                  {"active", CT_STATE_ACTIVE},
                  {"unsupported", CT_STATE_UNSUPPORTED},
                  {"failed", CT_STATE_FAILED}});
-  set("attachModes", {{"none", CT_ATTACH_NONE}, {"tp_btf", CT_ATTACH_TP_BTF}, {"raw_tp", CT_ATTACH_RAW_TP}});
+  set("attachModes", {{"none", CT_ATTACH_NONE}, {"tp_btf", CT_ATTACH_TP_BTF}, {"raw_tp", CT_ATTACH_RAW_TP},
+                      {"kmod", CT_ATTACH_KMOD}});
   set("options", {{"captureStacks", CT_OPT_CAPTURE_STACKS},
                   {"forceRawTracepoints", CT_OPT_FORCE_RAW_TP},
                   {"softwareCounters", CT_OPT_SOFTWARE_COUNTERS},
                   {"allCgroups", CT_OPT_ALL_CGROUPS},
                   {"runqEvents", CT_OPT_RUNQ_EVENTS},
-                  {"cacheByTask", CT_OPT_CACHE_BY_TASK}});
+                  {"cacheByTask", CT_OPT_CACHE_BY_TASK},
+                  {"kmod", CT_OPT_KMOD}});
   set("recordFlags", {{"dead", CT_RECORD_DEAD}});
   set("ioOps", {{"read", CT_IO_READ},
                 {"write", CT_IO_WRITE},

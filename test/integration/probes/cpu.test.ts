@@ -1,81 +1,22 @@
-// Ground truth for the cpu probe: two CPU burners in two cgroups pinned to one CPU
-// share it half and half, so each waits about half of the window, and the other holds
-// the CPU for (almost) all of that wait. A cgroup with nothing to run waits 0; a burner
-// alone on its CPU waits ~0. Then the same workload is measured by bpftrace with a
-// runqlat.bt-style script, a peer written independently of these probes.
+// Ground truth for the cpu probe (the workloads are in ground-truth.ts, shared with the
+// kernel-module backend's tests): two pinned burners, a lone burner, the victim set;
+// then the same workload is measured by bpftrace with a runqlat.bt-style script, a peer
+// written independently of these probes.
 import { expect } from 'chai';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 
-import type { CpuWindow, ProbeSession, ProbeWindow } from '../../../agent/probes/index.js';
-import type { TestCgroup } from '../../../testbed/host/cgroups.js';
 import { requireOrSkip } from '../../../testbed/host/requirements.js';
-import { missingTool, missingTracefs, type ProbeFixture, sleep, useProbeFixture } from './workloads.js';
-
-const unified = (cg: TestCgroup) => ({ hierarchyId: 0, id: cg.id('unified') });
-
-function waitOf(cpu: CpuWindow, cg: TestCgroup): number {
-  return cpu.victims.find((v) => v.cgroupId === cg.id('unified'))?.waitNs ?? 0;
-}
-
-function oncpuOf(cpu: CpuWindow, cg: TestCgroup): number {
-  return cpu.usage.find((u) => u.cgroupId === cg.id('unified'))?.oncpuNs ?? 0;
-}
-
-function attributed(cpu: CpuWindow, victim: TestCgroup, aggressor: TestCgroup): number {
-  return cpu.attribution
-    .filter(
-      (s) =>
-        s.victim === victim.id('unified') &&
-        s.aggressor.kind === 'cgroup' &&
-        s.aggressor.id === aggressor.id('unified'),
-    )
-    .reduce((sum, s) => sum + s.waitNs, 0);
-}
-
-/** Reads a window of `ms` after discarding what came before. */
-async function measure(session: ProbeSession, ms: number): Promise<ProbeWindow> {
-  await session.read();
-  await sleep(ms);
-  return session.read();
-}
-
-async function twoBurnersOnOneCpu(f: ProbeFixture, session: ProbeSession): Promise<void> {
-  const a = f.cgroup('a');
-  const b = f.cgroup('b');
-  const idle = f.cgroup('idle');
-  session.setTargets([unified(a), unified(b), unified(idle)]);
-  session.attach();
-  f.burner(a, 1);
-  f.burner(b, 1);
-  // Both running, and the kernel done with what earlier tests left (freeing their
-  // maps runs in kworkers, on this CPU too: slow under the VM lane's emulation).
-  await sleep(1000);
-  const { cpu, durationNs } = await measure(session, 2000);
-  expect(cpu, 'cpu window').to.not.equal(undefined);
-  if (!cpu) return;
-  for (const [victim, other] of [
-    [a, b],
-    [b, a],
-  ] as const) {
-    const wait = waitOf(cpu, victim);
-    const split = cpu.attribution
-      .filter((s) => s.victim === victim.id('unified'))
-      .map(
-        (s) =>
-          `${JSON.stringify(s.aggressor, (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v))}: ${(s.waitNs / 1e6).toFixed(1)} ms`,
-      )
-      .join(', ');
-    expect(wait / durationNs, 'share of the window spent waiting').to.be.within(0.4, 0.6);
-    expect(
-      attributed(cpu, victim, other) / wait,
-      `share of the wait attributed to the other (${split})`,
-    ).to.be.at.least(0.9);
-  }
-  expect(waitOf(cpu, idle), 'idle cgroup wait').to.equal(0);
-  expect(oncpuOf(cpu, a) / durationNs, 'on-CPU share of a').to.be.within(0.4, 0.6);
-  expect(oncpuOf(cpu, b) / durationNs, 'on-CPU share of b').to.be.within(0.4, 0.6);
-}
+import {
+  attributed,
+  burnerAloneOnItsCpu,
+  measure,
+  oncpuOf,
+  twoBurnersOnOneCpu,
+  unified,
+  waitOf,
+} from './ground-truth.js';
+import { missingTool, missingTracefs, sleep, useProbeFixture } from './workloads.js';
 
 describe('cpu probe (ground truth)', function () {
   const fixture = useProbeFixture();
@@ -96,31 +37,7 @@ describe('cpu probe (ground truth)', function () {
 
   it('sees almost no wait for a burner alone on its CPU, and its CPU time in every window', async function () {
     const f = fixture();
-    const alone = f.cgroup('alone');
-    const session = f.open({ probes: ['cpu'] });
-    session.setTargets([unified(alone)]);
-    session.attach();
-    f.burner(alone, 1);
-    await sleep(300);
-    // Windows shorter than the burner's slices (it runs unpreempted for up to seconds
-    // under the VM lane's emulation): each must still hold the time it ran, because a
-    // read credits the running segment up to the window's end. kworkers and interrupts
-    // still take the CPU now and then, longer under emulation.
-    await session.read();
-    const windows: { oncpuNs: number; waitNs: number; durationNs: number }[] = [];
-    for (let i = 0; i < 8; i++) {
-      await sleep(250);
-      const { cpu, durationNs } = await session.read();
-      windows.push({ oncpuNs: oncpuOf(cpu!, alone), waitNs: waitOf(cpu!, alone), durationNs });
-    }
-    const shares = (of: 'oncpuNs' | 'waitNs') => windows.map((w) => (w[of] / w.durationNs).toFixed(2)).join(' ');
-    const total = (of: 'oncpuNs' | 'waitNs' | 'durationNs') => windows.reduce((sum, w) => sum + w[of], 0);
-    console.log(`      on-CPU share per 250 ms window: ${shares('oncpuNs')}; wait: ${shares('waitNs')}`);
-    for (const w of windows) {
-      expect(w.oncpuNs / w.durationNs, `on-CPU share per window (${shares('oncpuNs')})`).to.be.within(0.5, 1.001);
-    }
-    expect(total('oncpuNs') / total('durationNs'), 'on-CPU share over the windows').to.be.above(0.85);
-    expect(total('waitNs') / total('durationNs'), 'wait share over the windows').to.be.below(0.05);
+    await burnerAloneOnItsCpu(f, f.open({ probes: ['cpu'] }));
   });
 
   it('measures waits of victims only, and follows a change of the victim set', async function () {

@@ -5,7 +5,7 @@
 import { expect } from 'chai';
 
 import { NativeProbes } from '../../../agent/native/index.js';
-import type { CgroupEvent } from '../../../agent/probes/index.js';
+import { shortLivedCgroups } from './ground-truth.js';
 import { useProbeFixture } from './workloads.js';
 
 const count = 50;
@@ -15,32 +15,7 @@ describe('lifecycle probe (ground truth)', function () {
 
   it('announces 50 cgroups living ~100 ms each and reports CPU time for every one', async function () {
     const f = fixture();
-    const session = f.open({ probes: ['cpu'] });
-    expect(session.status().map((s) => s.probe)).to.deep.equal(['cpu', 'lifecycle']);
-    session.attach();
-    const ids = new Map<bigint, string>();
-    for (let i = 0; i < count; i++) {
-      const cg = f.cgroup(`short-${i}`);
-      ids.set(cg.id('unified'), `short-${i}`);
-      expect(await cg.run('timeout', ['0.1', 'sh', '-c', 'while :; do :; done'])).to.equal(124);
-      await cg.remove();
-    }
-    const events = session
-      .drainEvents()
-      .filter((e): e is CgroupEvent => e.type === 'cgroup' && e.cgroup.hierarchyId === 0);
-    for (const kind of ['mkdir', 'rmdir'] as const) {
-      const seen = events.filter((e) => e.kind === kind && ids.has(e.cgroup.id));
-      expect(seen, `${kind} events`).to.have.length(count);
-      for (const e of seen) expect(e.path.endsWith(`/${ids.get(e.cgroup.id)}`), e.path).to.equal(true);
-    }
-
-    const { cpu } = await session.read();
-    const usage = cpu!.usage.filter((u) => ids.has(u.cgroupId));
-    expect(usage, 'cgroups with CPU time').to.have.length(count);
-    for (const u of usage) {
-      expect(u.oncpuNs, ids.get(u.cgroupId)).to.be.above(0);
-      expect(u.dead, ids.get(u.cgroupId)).to.equal(true);
-    }
+    await shortLivedCgroups(f, f.open({ probes: ['cpu'] }), count);
   });
 
   it('deletes a dead cgroup’s counters after reporting them once more', async function () {
