@@ -431,7 +431,11 @@ export class NodeAgent {
         health.push({
           name,
           state: lossy ? 'Degraded' : 'Active',
-          ...(lossy ? { reason: `${losses.lostEvents} events lost, ${losses.mapOverflows} kernel map overflows` } : {}),
+          ...(lossy
+            ? { reason: `${losses.lostEvents} events lost, ${losses.mapOverflows} kernel map overflows` }
+            : s.reason
+              ? { reason: s.reason.slice(0, 256) }
+              : {}),
           ...losses,
         });
       } else {
@@ -468,6 +472,7 @@ export class NodeAgent {
         instance: this.o.instance,
         probes: this.probeHealth(runner),
         failure: this.probes.failure,
+        backend: this.probes.backend,
         victim: (uid) => this.victimIdentity(uid),
       });
       for (const pod of status.pods ?? []) this.o.metrics.recordVictim(pod);

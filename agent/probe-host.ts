@@ -1,8 +1,9 @@
 // Owns the kernel probes on this node: nothing is loaded while no session needs this node
 // (zero overhead when idle); the union of what the active sessions ask for is loaded, and
 // reloaded only when that union changes; everything is detached when the last one ends.
-import { parseDuration, type NodeDiagnosticSpec } from '../crds/index.js';
+import { parseDuration, type Backend, type NodeDiagnosticSpec } from '../crds/index.js';
 import type { Logger } from '../common/log.js';
+import { openOnBackend } from './probe-backend.js';
 import {
   ProbeError,
   ProbeSession,
@@ -17,6 +18,9 @@ export type Probes = Pick<ProbeSession, 'status' | 'setTargets' | 'attach' | 're
 
 export interface ProbeSettings {
   readonly probes: readonly ProbeName[];
+  /** spec.backend: kmod when a session insists on it, else ebpf when one does, else auto
+   * (the default). */
+  readonly backend?: Backend;
   readonly runqSlowNs: number;
   readonly ioSlowNs: number;
   readonly reclaimSlowNs: number;
@@ -31,6 +35,7 @@ export function mergeSettings(specs: readonly NodeDiagnosticSpec[]): ProbeSettin
   let ioSlowNs = Infinity;
   let reclaimSlowNs = Infinity;
   let captureStacks = false;
+  let backend: Backend = 'auto';
   for (const spec of specs) {
     if (spec.probes.cpu.enabled) {
       probes.add('cpu');
@@ -46,6 +51,7 @@ export function mergeSettings(specs: readonly NodeDiagnosticSpec[]): ProbeSettin
     }
     if (spec.probes.cache.enabled) probes.add('cache');
     captureStacks ||= spec.captureStacks;
+    if (spec.backend === 'kmod' || (spec.backend === 'ebpf' && backend === 'auto')) backend = spec.backend;
   }
   // psi alone needs no kernel probe, but cgroup lifecycle (loaded with any probe) does the
   // pod bookkeeping: keep cpu's cheap on-CPU accounting as the minimum.
@@ -58,6 +64,7 @@ export function mergeSettings(specs: readonly NodeDiagnosticSpec[]): ProbeSettin
     ioSlowNs: round(ioSlowNs),
     reclaimSlowNs: round(reclaimSlowNs),
     captureStacks,
+    backend,
   };
 }
 
@@ -69,6 +76,10 @@ export class ProbeHost {
   private lastStatus: ProbeStatus[] = [];
   /** Why the probes could not be loaded at all, for every session's status. */
   failure: string | undefined;
+  /** The backend serving the probes (or that served them last). */
+  backend: 'ebpf' | 'kmod' = 'ebpf';
+  /** Why it is not the one asked for (auto's fallback), prefixed to every probe's reason. */
+  private backendReason: string | undefined;
 
   constructor(
     private readonly log: Logger,
@@ -88,13 +99,15 @@ export class ProbeHost {
     this.settings = wanted;
     if (!wanted) return false;
     try {
-      const session = this.open({ ...wanted, probes: [...wanted.probes] });
-      session.setTargets(targets);
-      session.attach();
+      const { backend = 'auto', ...options } = wanted;
+      const opened = openOnBackend(this.open, { ...options, probes: [...wanted.probes] }, targets, backend);
+      const session = opened.session;
       this.session = session;
+      this.backend = opened.backend;
+      this.backendReason = opened.reason;
       this.lastStatus = session.status();
       this.failure = undefined;
-      this.log.info('probes attached', { probes: wanted.probes, status: session.status() });
+      this.log.info('probes attached', { probes: wanted.probes, backend: opened.backend, status: this.status() });
       return true;
     } catch (err) {
       if (!(err instanceof ProbeError)) throw err;
@@ -105,7 +118,9 @@ export class ProbeHost {
   }
 
   status(): ProbeStatus[] {
-    return this.session?.status() ?? this.lastStatus;
+    const status = this.session?.status() ?? this.lastStatus;
+    const why = this.backendReason;
+    return why ? status.map((s) => ({ ...s, reason: s.reason ? `${why}; ${s.reason}` : why })) : status;
   }
 
   close(): void {

@@ -34,6 +34,8 @@ export interface StatusContext {
   readonly probes: readonly ProbeHealth[];
   /** Set when the probes could not be loaded at all. */
   readonly failure: string | undefined;
+  /** The kernel backend serving the probes (ebpf when absent). */
+  readonly backend?: 'ebpf' | 'kmod';
   /** The victim as the pod informer knows it, with the containers seen so far. */
   victim(uid: string): VictimIdentity | undefined;
 }
@@ -169,7 +171,7 @@ export class SessionRunner {
       phase: ctx.failure ? 'Failed' : this.stopped ? 'Stopped' : 'Measuring',
       ...(ctx.failure ? { message: ctx.failure } : {}),
       agent: { instance: ctx.instance },
-      backend: 'ebpf',
+      backend: ctx.backend ?? 'ebpf',
       probes: [...ctx.probes],
     };
     if (!this.lastWindow) return base;
