@@ -3,6 +3,7 @@
 // reloaded only when that union changes; everything is detached when the last one ends.
 import { parseDuration, type Backend, type NodeDiagnosticSpec } from '../crds/index.js';
 import type { Logger } from '../common/log.js';
+import type { KernelBpfStats } from './probe-cost.js';
 import { openOnBackend } from './probe-backend.js';
 import {
   ProbeError,
@@ -14,7 +15,10 @@ import {
 } from './probes/index.js';
 
 /** What the agent uses of a ProbeSession (tests hand it recorded windows and events). */
-export type Probes = Pick<ProbeSession, 'status' | 'setTargets' | 'attach' | 'read' | 'drainEvents' | 'close'>;
+export type Probes = Pick<
+  ProbeSession,
+  'status' | 'setTargets' | 'attach' | 'read' | 'drainEvents' | 'programStats' | 'close'
+>;
 
 export interface ProbeSettings {
   readonly probes: readonly ProbeName[];
@@ -68,6 +72,20 @@ export function mergeSettings(specs: readonly NodeDiagnosticSpec[]): ProbeSettin
   };
 }
 
+/** Tests only: CROSSTALK_TEST_PROBE_SIZES="maps=<entries>,ring=<bytes>" shrinks the
+ * kernel maps kept per cgroup or pair and the ring buffers (ProbeOptions.testSizes), so
+ * that an e2e test overflows them with a few dozen cgroups. Unset in production. */
+export function testSizesFrom(value: string | undefined): ProbeOptions['testSizes'] {
+  if (!value) return undefined;
+  const fields = new Map(value.split(',').map((kv) => kv.split('=', 2).map((s) => s.trim()) as [string, string]));
+  const number = (key: string) => {
+    const n = Number(fields.get(key) ?? '0');
+    if (!Number.isInteger(n) || n < 0) throw new Error(`CROSSTALK_TEST_PROBE_SIZES: ${key} must be an integer`);
+    return n;
+  };
+  return { mapEntries: number('maps'), ringBytes: number('ring') };
+}
+
 export class ProbeHost {
   private session: Probes | undefined;
   private settings: ProbeSettings | undefined;
@@ -80,10 +98,14 @@ export class ProbeHost {
   backend: 'ebpf' | 'kmod' = 'ebpf';
   /** Why it is not the one asked for (auto's fallback), prefixed to every probe's reason. */
   private backendReason: string | undefined;
+  private releaseStats: (() => void) | undefined;
 
+  /** `stats`, when given, is held while probes are attached: their cost is then counted. */
   constructor(
     private readonly log: Logger,
-    private readonly open: (options: ProbeOptions) => Probes = (o) => ProbeSession.open(o),
+    private readonly open: (options: ProbeOptions) => Probes = (o) =>
+      ProbeSession.open({ ...o, testSizes: testSizesFrom(process.env.CROSSTALK_TEST_PROBE_SIZES) }),
+    private readonly stats?: KernelBpfStats,
   ) {}
 
   get active(): Probes | undefined {
@@ -105,6 +127,7 @@ export class ProbeHost {
       this.session = session;
       this.backend = opened.backend;
       this.backendReason = opened.reason;
+      this.releaseStats = this.stats?.hold();
       this.lastStatus = session.status();
       this.failure = undefined;
       this.log.info('probes attached', { probes: wanted.probes, backend: opened.backend, status: this.status() });
@@ -127,6 +150,8 @@ export class ProbeHost {
     if (this.session) this.log.info('probes detached');
     this.session?.close();
     this.session = undefined;
+    this.releaseStats?.();
+    this.releaseStats = undefined;
     this.settings = undefined;
   }
 }

@@ -111,7 +111,9 @@ static int cache_load(struct ct_session *s, const struct ct_options *o)
 	s->cache->rodata->by_task = (o->flags & CT_OPT_CACHE_BY_TASK) != 0;
 	if (!(o->flags & CT_OPT_CACHE_BY_TASK))
 		bpf_map__set_max_entries(s->cache->maps.cache_tasks, 1);
-	err = cache_bpf__load(s->cache);
+	err = ct_apply_test_sizes(s->cache->obj, o);
+	if (!err)
+		err = cache_bpf__load(s->cache);
 	if (err)
 		return ct_load_failed(s, CT_PROBE_CACHE, err);
 	s->probe[CT_PROBE_CACHE] = (struct ct_probe_info){

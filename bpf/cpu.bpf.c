@@ -137,16 +137,21 @@ static __always_inline void add_oncpu(__u64 cgroup, __u64 ns, bool involuntary)
 		c->involuntary++;
 }
 
-static __always_inline void add_pair(__u64 victim, __u64 aggressor, __u64 ns)
+/* Returns false when the pair map is full: that part of the wait is then counted as
+ * unattributed, so the pairs and the unattributed part still add up to the wait and each
+ * counted holder's share stays right. */
+static __always_inline bool add_pair(__u64 victim, __u64 aggressor, __u64 ns)
 {
 	static const __u64 zero;
 	struct ct_pair_key key = { .victim = victim, .aggressor = aggressor };
 	__u64 *total = lookup_or_init(&wait_pairs, &key, &zero);
 
-	if (total)
-		*total += ns;
-	else
+	if (!total) {
 		__sync_fetch_and_add(&health.map_full, 1);
+		return false;
+	}
+	*total += ns;
+	return true;
 }
 
 /* Adds a holder's share to a slow-wait record: into its slot, a new slot, or the rest. */
@@ -167,18 +172,20 @@ static __always_inline void note_holder(struct ct_runq_event *e, __u64 cgroup, _
 	e->other_ns += ns;
 }
 
-static __always_inline void add_share(__u64 victim, __u64 aggressor, __u64 ns, struct ct_runq_event *e)
+/* Returns the part of ns that was attributed (0 when the pair map is full). */
+static __always_inline __u64 add_share(__u64 victim, __u64 aggressor, __u64 ns, struct ct_runq_event *e)
 {
-	add_pair(victim, aggressor, ns);
 	if (e)
 		note_holder(e, aggressor, ns);
+	return add_pair(victim, aggressor, ns) ? ns : 0;
 }
 
 /* Splits the wait [t0, now] among the cgroups of this CPU's ring, newest first,
  * merging consecutive segments of one cgroup into one map update (and into the
- * slow-wait record e, when there is one). Returns the part the ring covered. */
+ * slow-wait record e, when there is one). Returns the part attributed: what the ring
+ * covered (*ring_covered, which e's holders share) and the pair map could count. */
 static __always_inline __u64 attribute_wait(struct ct_cpu_state *st, __u64 victim, __u64 t0, __u64 now,
-					    struct ct_runq_event *e)
+					    struct ct_runq_event *e, __u64 *ring_covered)
 {
 	__u64 covered = 0, pending_cgroup = 0, pending_ns = 0;
 	__u64 head = st->head;
@@ -192,18 +199,18 @@ static __always_inline __u64 attribute_wait(struct ct_cpu_state *st, __u64 victi
 			break;
 		if (end > start) {
 			if (pending_ns && seg->cgroup != pending_cgroup) {
-				add_share(victim, pending_cgroup, pending_ns, e);
+				covered += add_share(victim, pending_cgroup, pending_ns, e);
 				pending_ns = 0;
 			}
 			pending_cgroup = seg->cgroup;
 			pending_ns += end - start;
-			covered += end - start;
+			*ring_covered += end - start;
 		}
 		if (seg->start <= t0)
 			break;
 	}
 	if (pending_ns)
-		add_share(victim, pending_cgroup, pending_ns, e);
+		covered += add_share(victim, pending_cgroup, pending_ns, e);
 	return covered;
 }
 
@@ -237,7 +244,7 @@ static __always_inline void measure_wait(struct ct_cpu_state *st, struct task_st
 	static const struct ct_runq_victim zero;
 	struct ct_runq_victim *v;
 	struct ct_runq_event record, *e;
-	__u64 *stamp, t0, wait, covered;
+	__u64 *stamp, t0, wait, covered, ring_covered = 0;
 
 	if (!maybe_target(cgroup)) /* only victims' tasks are stamped */
 		return;
@@ -259,10 +266,10 @@ static __always_inline void measure_wait(struct ct_cpu_state *st, struct task_st
 	v->waits++;
 	v->hist[hist_slot_ns(wait)]++;
 	e = slow_wait(&record, next, pid, cgroup, prev, prev_pid, prev_cgroup, wait, now);
-	covered = attribute_wait(st, cgroup, t0, now, e);
+	covered = attribute_wait(st, cgroup, t0, now, e, &ring_covered);
 	v->unattributed_ns += wait - covered;
 	if (e) {
-		e->unattributed_ns = wait - covered;
+		e->unattributed_ns = wait - ring_covered;
 		if (bpf_ringbuf_output(&slow_waits, e, sizeof(*e), 0))
 			__sync_fetch_and_add(&health.events_dropped, 1);
 	}

@@ -48,7 +48,9 @@ static int cpu_load(struct ct_session *s, const struct ct_options *o)
 		return ct_probe_fail(s, CT_PROBE_CPU, CT_STATE_FAILED, -ENOMEM, "open", "out of memory");
 	if (!(o->flags & CT_OPT_RUNQ_EVENTS))
 		bpf_map__set_max_entries(s->cpu->maps.slow_waits, getpagesize());
-	err = cpu_bpf__load(s->cpu);
+	err = ct_apply_test_sizes(s->cpu->obj, o);
+	if (!err)
+		err = cpu_bpf__load(s->cpu);
 	if (err)
 		return ct_load_failed(s, CT_PROBE_CPU, err);
 	s->probe[CT_PROBE_CPU] = (struct ct_probe_info){

@@ -20,7 +20,8 @@ struct ct_cpu_cgroup {
 struct ct_runq_victim {
 	__u64 wait_ns;          /* enqueue (wakeup or preemption) to switch-in */
 	__u64 waits;
-	__u64 unattributed_ns;  /* part of wait_ns older than the CPU's run-segment ring */
+	__u64 unattributed_ns;  /* part of wait_ns older than the CPU's run-segment ring,
+				 * or whose pair the full wait_pairs map could not count */
 	__u64 hist[CT_HIST_SLOTS];
 };
 

@@ -46,6 +46,11 @@ struct ct_options {
 	__u64 io_slow_ns;    /* slow-IO record threshold (0: every victim request) */
 	__u64 reclaim_slow_ns; /* slow-reclaim record threshold (0: every victim stall) */
 	__u64 runq_slow_ns;  /* slow-wait record threshold, with CT_OPT_RUNQ_EVENTS */
+	/* Tests only (0: the built-in sizes): the per-cgroup and pair maps hold this many
+	 * entries, and every ring buffer has this many bytes (a power-of-two multiple of the
+	 * page size), so that a test overflows them with a few dozen cgroups or a burst. */
+	__u32 test_map_entries;
+	__u32 test_ring_bytes;
 };
 
 struct ct_error {

@@ -54,7 +54,9 @@ static int io_load(struct ct_session *s, const struct ct_options *o)
 			 "raw_tp fallback: no delay attribution (it needs tp_btf for its per-device lock)");
 	if (!(o->flags & CT_OPT_CAPTURE_STACKS))
 		bpf_map__set_max_entries(s->io->maps.io_stacks, 1);
-	err = io_bpf__load(s->io);
+	err = ct_apply_test_sizes(s->io->obj, o);
+	if (!err)
+		err = io_bpf__load(s->io);
 	if (err)
 		return ct_load_failed(s, CT_PROBE_IO, err);
 	s->probe[CT_PROBE_IO] = (struct ct_probe_info){

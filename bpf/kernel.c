@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* What the running kernel offers a probe: its tracepoints, read from kernel BTF, and
- * whether BTF-typed (tp_btf) programs can attach to them. */
+ * whether BTF-typed (tp_btf) programs can attach to them; and the map sizes a probe is
+ * loaded with. */
 #include <string.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
@@ -88,3 +89,28 @@ bool ct_choose_attach_mode(struct ct_session *s, int probe, struct bpf_object *o
 	return use_btf;
 }
 
+
+/* Maps sized per cgroup or per pair are the ones a node with many cgroups fills; the
+ * other maps are sized per request, device or CPU. */
+static bool sized_per_cgroup(const struct bpf_map *map)
+{
+	__u32 n = bpf_map__max_entries(map);
+
+	return bpf_map__type(map) != BPF_MAP_TYPE_RINGBUF && (n == CT_MAX_CGROUPS || n == CT_MAX_PAIRS);
+}
+
+int ct_apply_test_sizes(struct bpf_object *obj, const struct ct_options *o)
+{
+	struct bpf_map *map;
+	int err = 0;
+
+	bpf_object__for_each_map(map, obj) {
+		if (o->test_ring_bytes && bpf_map__type(map) == BPF_MAP_TYPE_RINGBUF)
+			err = bpf_map__set_max_entries(map, o->test_ring_bytes);
+		else if (o->test_map_entries && sized_per_cgroup(map))
+			err = bpf_map__set_max_entries(map, o->test_map_entries);
+		if (err)
+			return err;
+	}
+	return 0;
+}

@@ -18,7 +18,9 @@ static int lifecycle_load(struct ct_session *s, const struct ct_options *o)
 		return ct_probe_fail(s, CT_PROBE_LIFECYCLE, CT_STATE_FAILED, -errno, "open",
 				     "cannot open the lifecycle probe");
 	ct_choose_attach_mode(s, CT_PROBE_LIFECYCLE, s->lifecycle->obj, "cgroup_mkdir", o);
-	err = lifecycle_bpf__load(s->lifecycle);
+	err = ct_apply_test_sizes(s->lifecycle->obj, o);
+	if (!err)
+		err = lifecycle_bpf__load(s->lifecycle);
 	if (err)
 		return ct_load_failed(s, CT_PROBE_LIFECYCLE, err);
 	s->probe[CT_PROBE_LIFECYCLE] = (struct ct_probe_info){

@@ -34,7 +34,9 @@ static int memory_load(struct ct_session *s, const struct ct_options *o)
 	s->memory->rodata->all_targets = (o->flags & CT_OPT_ALL_CGROUPS) != 0;
 	if (!(o->flags & CT_OPT_CAPTURE_STACKS))
 		bpf_map__set_max_entries(s->memory->maps.reclaim_stacks, 1);
-	err = memory_bpf__load(s->memory);
+	err = ct_apply_test_sizes(s->memory->obj, o);
+	if (!err)
+		err = memory_bpf__load(s->memory);
 	if (err)
 		return ct_load_failed(s, CT_PROBE_MEMORY, err);
 	s->probe[CT_PROBE_MEMORY] = (struct ct_probe_info){

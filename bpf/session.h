@@ -192,6 +192,9 @@ int ct_tracepoint_arity(const struct ct_session *s, const char *tracepoint);
  * returns whether tp_btf was chosen. */
 bool ct_choose_attach_mode(struct ct_session *s, int probe, struct bpf_object *obj, const char *tracepoint,
 			   const struct ct_options *o);
+/* Applies the test sizes of struct ct_options to a probe's maps; called right before
+ * its load. Returns 0 or a negative errno. */
+int ct_apply_test_sizes(struct bpf_object *obj, const struct ct_options *o);
 
 /* buffer.c: writing sections and walking maps into them */
 struct ct_section_header *ct_section_begin(struct ct_writer *w, __u32 kind, __u32 record_size);

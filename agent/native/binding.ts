@@ -13,6 +13,8 @@ export interface NativeSessionOptions {
   ioSlowNs?: number;
   reclaimSlowNs?: number;
   runqSlowNs?: number;
+  testMapEntries?: number;
+  testRingBytes?: number;
 }
 
 /** A victim cgroup as the C API takes it (struct ct_target). */

@@ -32,6 +32,8 @@ export interface NativeOptions {
   readonly cacheByTask?: boolean | undefined;
   /** Where the probes run: eBPF programs, or the kernel module's (/dev/crosstalk). */
   readonly backend?: ProbeBackend | undefined;
+  /** Tests only: see ProbeOptions.testSizes. */
+  readonly testSizes?: { readonly mapEntries: number; readonly ringBytes: number } | undefined;
 }
 
 export const probeBackends = ['ebpf', 'kmod'] as const;
@@ -130,6 +132,7 @@ export class NativeProbes {
           reclaimSlowNs: o.reclaimSlowNs,
           ...(o.runqSlowNs === undefined ? {} : { runqSlowNs: o.runqSlowNs }),
           ...(o.btfPath === undefined ? {} : { btfPath: o.btfPath }),
+          ...(o.testSizes ? { testMapEntries: o.testSizes.mapEntries, testRingBytes: o.testSizes.ringBytes } : {}),
         }),
       );
     } catch (err) {

@@ -38,6 +38,20 @@ const optionsSchema = z.object({
   /** eBPF programs, or the kernel module's probes (/dev/crosstalk: cpu and lifecycle
    * only; the others report unsupported). status()'s attachMode says which runs. */
   backend: z.enum(probeBackends).default('ebpf'),
+  /** Tests only: shrink the maps kept per cgroup or per (victim, holder) pair to
+   * mapEntries entries (0: built-in sizes) and every ring buffer to ringBytes (0: built-in;
+   * otherwise a power-of-two multiple of the page size), so that a test overflows them
+   * with a few dozen cgroups or a burst of events (CROSSTALK_TEST_PROBE_SIZES, probe-host.ts). */
+  testSizes: z
+    .object({
+      mapEntries: z.number().int().nonnegative(),
+      ringBytes: z
+        .number()
+        .int()
+        .nonnegative()
+        .refine((n) => n === 0 || (n >= 4096 && (n & (n - 1)) === 0), 'a power of two of at least 4096'),
+    })
+    .optional(),
 });
 
 export type ProbeOptions = z.input<typeof optionsSchema>;

@@ -119,7 +119,8 @@ class Session : public Napi::ObjectWrap<Session> {
 
   // new Session({ probes: number (bit mask), flags?: number, btfPath?: string,
   //               ioSlowNs?: number|bigint, reclaimSlowNs?: number|bigint,
-  //               runqSlowNs?: number|bigint })
+  //               runqSlowNs?: number|bigint,
+  //               testMapEntries?: number, testRingBytes?: number })  (tests only)
   explicit Session(const Napi::CallbackInfo &info) : Napi::ObjectWrap<Session>(info) {
     Napi::Env env = info.Env();
     if (info.Length() != 1 || !info[0].IsObject()) {
@@ -152,10 +153,19 @@ class Session : public Napi::ObjectWrap<Session> {
       btf_path = btf.As<Napi::String>().Utf8Value();
       opts.btf_path = btf_path.c_str();
     }
+    __u64 test_map_entries = 0, test_ring_bytes = 0;
     if (!OptionalU64(env, options, "ioSlowNs", opts.io_slow_ns) ||
         !OptionalU64(env, options, "reclaimSlowNs", opts.reclaim_slow_ns) ||
-        !OptionalU64(env, options, "runqSlowNs", opts.runq_slow_ns))
+        !OptionalU64(env, options, "runqSlowNs", opts.runq_slow_ns) ||
+        !OptionalU64(env, options, "testMapEntries", test_map_entries) ||
+        !OptionalU64(env, options, "testRingBytes", test_ring_bytes))
       return;
+    if (test_map_entries > UINT32_MAX || test_ring_bytes > UINT32_MAX) {
+      ThrowType(env, "options.testMapEntries and options.testRingBytes must fit in 32 bits");
+      return;
+    }
+    opts.test_map_entries = static_cast<__u32>(test_map_entries);
+    opts.test_ring_bytes = static_cast<__u32>(test_ring_bytes);
     ct_error err{};
     if (ct_open(&opts, &session_, &err) != 0) ToJsError(env, err).ThrowAsJavaScriptException();
   }
