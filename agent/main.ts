@@ -12,6 +12,8 @@ import { createLogger } from '../common/log.js';
 import { boundAddress, startHttpServer } from '../common/server.js';
 import { AgentMetrics } from './metrics.js';
 import { NodeAgent } from './node-agent.js';
+import { KernelBpfStats, ProbeCostMetrics } from './probe-cost.js';
+import { ProbeHost } from './probe-host.js';
 
 const program = new Command()
   .name('crosstalk-agent')
@@ -37,6 +39,8 @@ async function main(): Promise<void> {
   const log = createLogger(opts.logLevel);
   const metrics = new AgentMetrics();
   collectDefaultMetrics({ register: metrics.registry });
+  const probeHost = new ProbeHost(log, undefined, new KernelBpfStats());
+  new ProbeCostMetrics(metrics.registry, probeHost);
   const agent = new NodeAgent({
     nodeName: opts.nodeName,
     instance: opts.instance,
@@ -44,6 +48,7 @@ async function main(): Promise<void> {
     log,
     clock: systemClock,
     metrics,
+    probeHost,
     stateDir: opts.stateDir,
     ...(opts.cgroupScope ? { cgroupScope: opts.cgroupScope } : {}),
   });

@@ -8,6 +8,7 @@ import type {
   ProbeOptions,
   ProbeStatus,
   ProbeWindow,
+  ProgramStats,
 } from '../../agent/probes/index.js';
 
 export class FakeProbes implements Probes {
@@ -42,6 +43,10 @@ export class FakeProbes implements Probes {
 
   drainEvents(): ProbeEvent[] {
     return this.events.splice(0);
+  }
+
+  programStats(): ProgramStats[] {
+    return [];
   }
 
   close(): void {
