@@ -29,12 +29,12 @@ import { foldWindow, type FoldContext, type NameDisk, type ResolveSubject } from
 import { subjectResolver, subjectText } from './measure/subjects.js';
 import type { AgentMetrics } from './metrics.js';
 import { mergeSettings, ProbeHost } from './probe-host.js';
+import { ProbeLosses } from './probe-losses.js';
 import type {
   BlockDevice,
   CgroupRef,
   ProbeEvent,
   ProbeStatus,
-  ProbeWindow,
   SlowIoEvent,
   SlowReclaimEvent,
   SlowRunqEvent,
@@ -93,7 +93,7 @@ export class NodeAgent {
   /** Container ids seen per victim pod UID (short-lived ones included). */
   private readonly containersSeen = new Map<string, Set<string>>();
   /** Kernel-side losses per probe since the probes were attached. */
-  private readonly losses = new Map<string, { lostEvents: number; mapOverflows: number }>();
+  private readonly losses = new ProbeLosses();
   private readonly dirty = new Set<string>();
   private readonly ndInformer: Informer<NodeDiagnostic>;
   private readonly podInformer: Informer<Pod>;
@@ -362,7 +362,7 @@ export class NodeAgent {
       if (session) {
         this.pollEvents(); // new cgroups first, so this read resolves them
         const window = await session.read();
-        this.countLosses(window);
+        this.losses.add(window.health);
         const tick = foldWindow(window, this.fold);
         // Control files cost a few reads per pod: read them every few seconds, and always
         // right before a window closes so that each window gets its share.
@@ -406,36 +406,22 @@ export class NodeAgent {
     for (const runner of this.activeRunners()) if (runner.startedAtMs <= sinceMs) runner.add(tick);
   }
 
-  private countLosses(window: ProbeWindow): void {
-    for (const h of window.health) {
-      const l = this.losses.get(h.probe) ?? { lostEvents: 0, mapOverflows: 0 };
-      l.lostEvents += h.eventsDropped + h.queueDropped + h.readErrors;
-      l.mapOverflows += h.mapFull;
-      this.losses.set(h.probe, l);
-    }
-  }
-
   private probeHealth(runner: SessionRunner): ProbeHealth[] {
     const status = new Map<string, ProbeStatus>(this.probes.status().map((s) => [s.probe, s]));
     const spec = runner.nd.spec.probes;
     const health: ProbeHealth[] = [];
     for (const name of ['cpu', 'io', 'memory', 'cache'] as const) {
-      const losses = this.losses.get(name) ?? { lostEvents: 0, mapOverflows: 0 };
+      const { reason: lossReason, ...losses } = this.losses.of(name);
       if (!spec[name].enabled) {
         health.push({ name, state: 'Disabled', lostEvents: 0, mapOverflows: 0 });
         continue;
       }
       const s = status.get(name);
-      const lossy = losses.lostEvents + losses.mapOverflows > 0;
       if (s?.state === 'active') {
         health.push({
           name,
-          state: lossy ? 'Degraded' : 'Active',
-          ...(lossy
-            ? { reason: `${losses.lostEvents} events lost, ${losses.mapOverflows} kernel map overflows` }
-            : s.reason
-              ? { reason: s.reason.slice(0, 256) }
-              : {}),
+          state: lossReason ? 'Degraded' : 'Active',
+          ...(lossReason ? { reason: lossReason } : s.reason ? { reason: s.reason.slice(0, 256) } : {}),
           ...losses,
         });
       } else {
