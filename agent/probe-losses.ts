@@ -55,7 +55,7 @@ export class ProbeLosses {
     return {
       lostEvents,
       mapOverflows: c.mapFull,
-      ...(parts.length > 0 ? { reason: `${probe}: ${parts.join('; ')}`.slice(0, 256) } : {}),
+      ...(parts.length > 0 ? { reason: parts.join('; ').slice(0, 256) } : {}),
     };
   }
 }

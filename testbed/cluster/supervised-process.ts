@@ -30,10 +30,20 @@ export class SupervisedProcess {
     });
   }
 
-  static start(name: string, command: string, args: readonly string[], logFile: string): SupervisedProcess {
+  static start(
+    name: string,
+    command: string,
+    args: readonly string[],
+    logFile: string,
+    env?: Readonly<Record<string, string>>,
+  ): SupervisedProcess {
     const log = openSync(logFile, 'a');
     try {
-      const child = spawn(command, args, { detached: true, stdio: ['ignore', log, log] });
+      const child = spawn(command, args, {
+        detached: true,
+        stdio: ['ignore', log, log],
+        ...(env ? { env: { ...process.env, ...env } } : {}),
+      });
       if (child.pid === undefined) throw new Error(`${name}: spawn ${command} failed`);
       return new SupervisedProcess(name, child, child.pid, logFile);
     } finally {

@@ -14,6 +14,8 @@ export interface AgentLaunch {
   readonly stateDir: string;
   /** Run the compiled JavaScript (see ComponentLaunch.compiled). */
   readonly compiled?: boolean;
+  /** Added to the agent's environment, e.g. CROSSTALK_TEST_PROBE_SIZES (agent/probe-host.ts). */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 export function startAgent(cp: ControlPlane, launch: AgentLaunch, run = 1): Promise<ComponentProcess> {
@@ -32,5 +34,6 @@ export function startAgent(cp: ControlPlane, launch: AgentLaunch, run = 1): Prom
     logFile: join(cp.logDir, `agent-${launch.nodeName}-${run}.log`),
     servingMessage: 'agent started',
     compiled: launch.compiled ?? false,
+    ...(launch.env ? { env: launch.env } : {}),
   });
 }

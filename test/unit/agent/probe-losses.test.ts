@@ -28,9 +28,9 @@ describe('ProbeLosses', function () {
     const cpu = losses.of('cpu');
     expect(cpu).to.include({ lostEvents: 1, mapOverflows: 12 });
     expect(cpu.reason).to.equal(
-      'cpu: 12 kernel map overflows (maps full: cgroups beyond them not counted, shares partial); 1 events not drained in time',
+      '12 kernel map overflows (maps full: cgroups beyond them not counted, shares partial); 1 events not drained in time',
     );
-    expect(losses.of('io').reason).to.equal('io: 2 events lost (ring buffer full)');
+    expect(losses.of('io').reason).to.equal('2 events lost (ring buffer full)');
   });
 
   it('counts the lifecycle ring’s lost cgroup events against every probe, and forgets on clear', function () {
