@@ -3,7 +3,8 @@
  * /dev/crosstalk. The module keeps per-CPU records; a window read sums them per key
  * into the same sections the eBPF probes write, flags dead cgroups the same way, and
  * has the module forget them once the window is written. Its read() stream carries
- * the lifecycle and slow-wait events, pumped into the probes' queues (events.c). */
+ * the lifecycle, slow-wait and slow-reclaim events, pumped into the probes' queues
+ * (events.c). The module serves cpu, memory and lifecycle; io and cache are unsupported. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -42,6 +43,7 @@ int ct_kmod_open(struct ct_session *s, struct ct_error *e)
 		return ct_fail(e, err, -1, "open", "%s does not speak ABI version %d (a module of another build?)",
 			       CTK_PATH, CTK_ABI_VERSION);
 	s->kmod_probes = info.probes;
+	s->kmod_memcg = info.memcg != 0;
 	return 0;
 }
 
@@ -55,6 +57,7 @@ static int refresh_health(struct ct_session *s)
 		return err;
 	s->kmod_health[CT_PROBE_CPU] = st.cpu;
 	s->kmod_health[CT_PROBE_LIFECYCLE] = st.lifecycle;
+	s->kmod_health[CT_PROBE_MEMORY] = st.memory;
 	return 0;
 }
 
@@ -79,6 +82,23 @@ static int cpu_load(struct ct_session *s, const struct ct_options *o)
 	return kmod_load(s, CT_PROBE_CPU, CTK_PROBE_CPU, "sched_switch/sched_wakeup");
 }
 
+static int memory_load(struct ct_session *s, const struct ct_options *o)
+{
+	struct ct_probe_info *p = &s->probe[CT_PROBE_MEMORY];
+	int err;
+
+	s->kmod_all_cgroups = (o->flags & CT_OPT_ALL_CGROUPS) != 0;
+	s->kmod_reclaim_slow_ns = o->reclaim_slow_ns;
+	p->event_kind = CT_SECTION_RECLAIM_EVENTS;
+	p->sample_size = sizeof(struct ct_reclaim_event);
+	p->record_size = sizeof(struct ct_reclaim_event_record); /* no stacks: nframes 0 */
+	err = kmod_load(s, CT_PROBE_MEMORY, CTK_PROBE_MEMORY, "mm_vmscan_direct_reclaim");
+	if (!err && !s->kmod_memcg)
+		snprintf(s->status[CT_PROBE_MEMORY].message, sizeof(s->status[CT_PROBE_MEMORY].message),
+			 "the kernel has no memcg reclaim tracepoints (CONFIG_MEMCG off): direct reclaim only");
+	return err;
+}
+
 static int lifecycle_load(struct ct_session *s, const struct ct_options *o)
 {
 	(void)o;
@@ -95,6 +115,7 @@ static int enable(struct ct_session *s, int probe, __u32 bit, __u32 flags)
 		.probes = bit,
 		.flags = flags,
 		.runq_slow_ns = s->kmod_runq_slow_ns,
+		.reclaim_slow_ns = s->kmod_reclaim_slow_ns,
 	};
 	int err = ctk_ioctl(s, CTK_IOC_ENABLE, &en);
 
@@ -108,12 +129,18 @@ static int cpu_attach(struct ct_session *s)
 	return enable(s, CT_PROBE_CPU, CTK_PROBE_CPU, s->kmod_runq_events ? CTK_ENABLE_RUNQ_EVENTS : 0);
 }
 
+static int memory_attach(struct ct_session *s)
+{
+	return enable(s, CT_PROBE_MEMORY, CTK_PROBE_MEMORY, 0);
+}
+
 static int lifecycle_attach(struct ct_session *s)
 {
 	return enable(s, CT_PROBE_LIFECYCLE, CTK_PROBE_LIFECYCLE, 0);
 }
 
-static int cpu_set_targets(struct ct_session *s, const __u64 *ids, size_t count)
+/* The module keeps one victim set (unified ids) for its cpu and memory probes. */
+static int set_targets(struct ct_session *s, const __u64 *ids, size_t count)
 {
 	struct ctk_targets t = {
 		.head = CTK_HEAD(struct ctk_targets),
@@ -279,18 +306,51 @@ static int put_pairs(struct ct_session *s, struct ct_writer *w)
 	return err;
 }
 
+static int put_reclaim(struct ct_session *s, struct ct_writer *w)
+{
+	struct ct_section_header *h = ct_section_begin(w, CT_SECTION_RECLAIM, sizeof(struct ct_reclaim_record));
+	ssize_t n = h ? read_table(s, CTK_TABLE_RECLAIM, sizeof(struct ctk_reclaim_record), 0) : -ENOSPC;
+	const struct ctk_reclaim_record *in = s->kmod_buf;
+	struct ct_reclaim_record *r = NULL;
+	int err = 0;
+
+	if (n < 0)
+		return n;
+	qsort(s->kmod_buf, n, sizeof(*in), compare_key1);
+	for (ssize_t i = 0; i < n && !err; i++) {
+		bool is_dead;
+
+		if (!r || r->cgroup_id != in[i].id) {
+			if (!(r = ct_record_add(w, h)))
+				return -ENOSPC;
+			r->cgroup_id = in[i].id;
+			err = dead(s, w, in[i].id, &is_dead);
+			r->flags = is_dead ? CT_RECORD_DEAD : 0;
+		}
+		add_u64s((__u64 *)&r->v, (const __u64 *)&in[i].v, sizeof(r->v) / sizeof(__u64));
+	}
+	return err;
+}
+
+static int memory_read(struct ct_session *s, struct ct_writer *w)
+{
+	int err = refresh_health(s);
+
+	return err ?: put_reclaim(s, w);
+}
+
 static int cpu_read(struct ct_session *s, struct ct_writer *w)
 {
 	int err = refresh_health(s);
 
-	s->nforget = 0;
 	err = err ?: put_cgroups(s, w);
 	err = err ?: put_victims(s, w);
 	return err ?: put_pairs(s, w);
 }
 
-/* The window is written: the dead cgroups it reported are forgotten by the module. */
-static void cpu_read_done(struct ct_session *s, bool applied)
+/* The window is written: the dead cgroups it reported (any probe's) are forgotten by the
+ * module; the first probe done sends them all. */
+static void read_done(struct ct_session *s, bool applied)
 {
 	struct ctk_forget f = {
 		.head = CTK_HEAD(struct ctk_forget),
@@ -317,6 +377,8 @@ static int lifecycle_pump(struct ct_session *s)
 				ct_event_push(s, CT_PROBE_LIFECYCLE, &ev->cgroup);
 			else if (ev->kind == CTK_EVENT_RUNQ && s->status[CT_PROBE_CPU].state == CT_STATE_ACTIVE)
 				ct_event_push(s, CT_PROBE_CPU, &ev->runq);
+			else if (ev->kind == CTK_EVENT_RECLAIM && s->status[CT_PROBE_MEMORY].state == CT_STATE_ACTIVE)
+				ct_event_push(s, CT_PROBE_MEMORY, &ev->reclaim);
 		}
 		if ((size_t)n < sizeof(events))
 			break;
@@ -340,8 +402,18 @@ const struct ct_probe_ops ct_kmod_cpu_ops = {
 	.load = cpu_load,
 	.attach = cpu_attach,
 	.read = cpu_read,
-	.read_done = cpu_read_done,
-	.set_targets = cpu_set_targets,
+	.read_done = read_done,
+	.set_targets = set_targets,
+	.destroy = nothing,
+};
+
+const struct ct_probe_ops ct_kmod_memory_ops = {
+	.name = "memory",
+	.load = memory_load,
+	.attach = memory_attach,
+	.read = memory_read,
+	.read_done = read_done,
+	.set_targets = set_targets,
 	.destroy = nothing,
 };
 
@@ -367,7 +439,6 @@ const struct ct_probe_ops ct_kmod_lifecycle_ops = {
 	}
 
 CT_KMOD_UNSUPPORTED(io, CT_PROBE_IO);
-CT_KMOD_UNSUPPORTED(memory, CT_PROBE_MEMORY);
 CT_KMOD_UNSUPPORTED(cache, CT_PROBE_CACHE);
 
 int ct_kmod_program_stats(const struct ct_session *s, struct ct_prog_stats *out, size_t max)
@@ -379,6 +450,7 @@ int ct_kmod_program_stats(const struct ct_session *s, struct ct_prog_stats *out,
 		[CTK_HOOK_SWITCH] = { "kmod_sched_switch", CT_PROBE_CPU },
 		[CTK_HOOK_WAKEUP] = { "kmod_sched_wakeup", CT_PROBE_CPU },
 		[CTK_HOOK_CGROUP] = { "kmod_cgroup", CT_PROBE_LIFECYCLE },
+		[CTK_HOOK_RECLAIM] = { "kmod_vmscan", CT_PROBE_MEMORY },
 	};
 	struct ctk_stats st = { .head = CTK_HEAD(struct ctk_stats) };
 	int n = 0;

@@ -108,8 +108,8 @@ struct ct_session {
 	 * probes were opened with, the read buffer and the dead ids a read reported. */
 	int kmod_fd; /* -1: the eBPF backend */
 	__u32 kmod_probes;
-	bool kmod_all_cgroups, kmod_runq_events;
-	__u64 kmod_runq_slow_ns;
+	bool kmod_all_cgroups, kmod_runq_events, kmod_memcg;
+	__u64 kmod_runq_slow_ns, kmod_reclaim_slow_ns;
 	struct ct_health kmod_health[CT_PROBE_COUNT];
 	void *kmod_buf;
 	size_t kmod_buf_len;

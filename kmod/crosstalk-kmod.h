@@ -14,6 +14,7 @@
 #include <linux/types.h>
 #include "cpu.h"
 #include "lifecycle.h"
+#include "memory.h"
 
 #define CTK_ABI_VERSION 1
 #define CTK_DEVICE_NAME "crosstalk"
@@ -26,6 +27,7 @@ struct ctk_head {
 /* Probes the module offers (struct ctk_info.probes, struct ctk_enable.probes). */
 #define CTK_PROBE_CPU (1u << 0)       /* sched_switch, sched_wakeup, sched_wakeup_new */
 #define CTK_PROBE_LIFECYCLE (1u << 1) /* cgroup_mkdir, cgroup_rmdir */
+#define CTK_PROBE_MEMORY (1u << 2)    /* mm_vmscan_direct_reclaim_*, mm_vmscan_memcg_reclaim_* */
 
 struct ctk_info {
 	struct ctk_head head;
@@ -36,6 +38,8 @@ struct ctk_info {
 	__u32 victim_slots;
 	__u32 pair_slots;
 	__u32 event_slots;   /* out: per-CPU event ring */
+	__u32 reclaim_slots;
+	__u32 memcg;         /* out: 1 when the memcg reclaim tracepoints exist too */
 	__u32 reserved;
 };
 
@@ -48,6 +52,7 @@ struct ctk_enable {
 	__u32 probes;
 	__u32 flags;         /* CTK_ENABLE_* */
 	__u64 runq_slow_ns;  /* with CTK_ENABLE_RUNQ_EVENTS */
+	__u64 reclaim_slow_ns; /* memory: victims' reclaim stalls this long are events */
 };
 
 /* Replaces the victim set (unified cgroup ids). */
@@ -65,6 +70,7 @@ enum ctk_table_kind {
 	CTK_TABLE_CGROUPS = 1, /* struct ctk_cgroup_record */
 	CTK_TABLE_VICTIMS = 2, /* struct ctk_victim_record */
 	CTK_TABLE_PAIRS = 3,   /* struct ctk_pair_record */
+	CTK_TABLE_RECLAIM = 4, /* struct ctk_reclaim_record */
 };
 
 struct ctk_read {
@@ -100,6 +106,13 @@ struct ctk_pair_record {
 	__u64 wait_ns;
 };
 
+struct ctk_reclaim_record {
+	__u64 id;
+	__u32 cpu;
+	__u32 reserved;
+	struct ct_reclaim_stats v;
+};
+
 /* Deletes every entry naming one of the cgroups (dead ones, once reported). */
 struct ctk_forget {
 	struct ctk_head head;
@@ -114,13 +127,15 @@ enum ctk_hook {
 	CTK_HOOK_SWITCH = 0,
 	CTK_HOOK_WAKEUP = 1,  /* sched_wakeup and sched_wakeup_new */
 	CTK_HOOK_CGROUP = 2,  /* cgroup_mkdir and cgroup_rmdir */
-	CTK_HOOKS = 3,
+	CTK_HOOK_RECLAIM = 3, /* the vmscan reclaim begin and end tracepoints */
+	CTK_HOOKS = 4,
 };
 
 struct ctk_stats {
 	struct ctk_head head;
 	struct ct_health cpu;       /* out */
 	struct ct_health lifecycle; /* out */
+	struct ct_health memory;    /* out */
 	__u64 run_ns[CTK_HOOKS];    /* out */
 	__u64 run_count[CTK_HOOKS]; /* out */
 };
@@ -129,6 +144,7 @@ struct ctk_stats {
 enum ctk_event_kind {
 	CTK_EVENT_CGROUP = 1, /* cgroup */
 	CTK_EVENT_RUNQ = 2,   /* runq */
+	CTK_EVENT_RECLAIM = 3, /* reclaim (stack_id: -EOPNOTSUPP, no stacks) */
 };
 
 struct ctk_event {
@@ -138,6 +154,7 @@ struct ctk_event {
 		__u64 time_ns; /* both records start with it */
 		struct ct_cgroup_event cgroup;
 		struct ct_runq_event runq;
+		struct ct_reclaim_event reclaim;
 	};
 };
 

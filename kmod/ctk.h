@@ -3,7 +3,8 @@
  *   main.c    the character device: open, ioctls, read, release, module init/exit
  *   sched.c   the cpu probe (sched_switch, sched_wakeup[_new]) and its table reads
  *   events.c  the per-CPU event rings, the lifecycle probe and the read() stream
- *   tables.c  per-CPU open-addressing tables and the victim set
+ *   memory.c  the memory probe (vmscan direct and memcg reclaim begin/end)
+ *   tables.c  per-CPU open-addressing tables, their reads, and the victim set
  * Probes never allocate or lock: each CPU writes only its own tables and ring with
  * preemption off (sched_switch also with interrupts off), victims are an RCU-published
  * array, and enqueue stamps one global slot per pid. */
@@ -21,6 +22,7 @@
 #define CTK_CGROUP_BITS 12
 #define CTK_VICTIM_BITS 10
 #define CTK_PAIR_BITS 13
+#define CTK_RECLAIM_BITS 10
 #define CTK_EVENT_SLOTS 256
 /* Slots probed before a table counts as full for a key. */
 #define CTK_PROBE_LIMIT 32
@@ -41,6 +43,11 @@ struct ctk_victim_slot {
 struct ctk_pair_slot {
 	struct ct_pair_key key;
 	u64 wait_ns;
+};
+
+struct ctk_reclaim_slot {
+	u64 id;
+	struct ct_reclaim_stats v;
 };
 
 /* Slots of stride bytes, each starting with its key: one u64, or two for pairs. */
@@ -66,8 +73,9 @@ struct ctk_cpu {
 	u64 head;
 	struct ct_run_segment ring[CT_RUN_RING];
 	struct ctk_table cgroups, victims, pairs;
+	struct ctk_table reclaim; /* written by the memory probe (preemption off) */
 	struct ctk_ring *events;
-	struct ct_health cpu_health, lifecycle_health;
+	struct ct_health cpu_health, lifecycle_health, memory_health;
 	u64 run_ns[CTK_HOOKS], run_count[CTK_HOOKS];
 };
 
@@ -99,14 +107,30 @@ int ctk_targets_set(const u64 __user *ids, u32 count, bool all);
 void ctk_targets_free(void);
 bool ctk_ids_contain(const u64 *ids, u32 count, u64 id);
 
+/* Copies one table's records of every CPU into the user buffer (r->needed: how many
+ * there are); -ENOSPC when they do not fit. */
+long ctk_tables_read(struct ctk_read *r);
+/* Copies the live slots of one CPU's table as records (key, cpu, value); returns how many. */
+u32 ctk_table_copy(const struct ctk_table *t, int cpu, void *out, size_t record_size);
+
 /* sched.c */
 int ctk_sched_find(void);
 int ctk_sched_register(bool runq_events, u64 runq_slow_ns);
 void ctk_sched_unregister(void);
 int ctk_stamps_alloc(void);
 void ctk_stamps_free(void);
-/* Copies one table's records into the user buffer; returns records held or -errno. */
-long ctk_sched_read(struct ctk_read *r);
+/* The cgroups table of one CPU with its running segment credited up to at_ns. */
+u32 ctk_sched_copy_cgroups(struct ctk_cpu *c, int cpu, struct ctk_cgroup_record *out, u64 at_ns);
+
+/* memory.c */
+/* 0 when the direct reclaim tracepoints exist; *memcg: the memcg ones too. */
+int ctk_memory_find(bool *memcg);
+int ctk_memory_register(u64 slow_ns);
+void ctk_memory_unregister(void);
+int ctk_reclaim_starts_alloc(void);
+void ctk_reclaim_starts_free(void);
+/* The unified-hierarchy id of the task's cgroup (its directory's inode number). */
+u64 ctk_task_cgroup_id(struct task_struct *t);
 
 /* events.c */
 int ctk_lifecycle_find(void);

@@ -22,6 +22,7 @@ static DEFINE_MUTEX(ctk_lock); /* ioctls and read() of the open session */
 static unsigned long ctk_busy;  /* bit 0: the device is open */
 static u32 ctk_available;       /* CTK_PROBE_* whose tracepoints exist */
 static u32 ctk_registered;      /* CTK_PROBE_* registered now */
+static bool ctk_memcg;          /* the memcg reclaim tracepoints exist */
 
 struct find_tracepoint {
 	const char *name;
@@ -57,6 +58,8 @@ static void unregister_all(void)
 		ctk_sched_unregister();
 	if (ctk_registered & CTK_PROBE_LIFECYCLE)
 		ctk_lifecycle_unregister();
+	if (ctk_registered & CTK_PROBE_MEMORY)
+		ctk_memory_unregister();
 	if (ctk_registered)
 		tracepoint_synchronize_unregister();
 	ctk_registered = 0;
@@ -93,6 +96,12 @@ static long do_enable(const struct ctk_enable *a)
 		if (err)
 			return err;
 		ctk_registered |= CTK_PROBE_LIFECYCLE;
+	}
+	if (want & CTK_PROBE_MEMORY) {
+		err = ctk_memory_register(a->reclaim_slow_ns);
+		if (err)
+			return err;
+		ctk_registered |= CTK_PROBE_MEMORY;
 	}
 	return 0;
 }
@@ -134,6 +143,7 @@ static void do_stats(struct ctk_stats *a)
 
 		add_health(&a->cpu, &c->cpu_health);
 		add_health(&a->lifecycle, &c->lifecycle_health);
+		add_health(&a->memory, &c->memory_health);
 		for (h = 0; h < CTK_HOOKS; h++) {
 			a->run_ns[h] += READ_ONCE(c->run_ns[h]);
 			a->run_count[h] += READ_ONCE(c->run_count[h]);
@@ -150,6 +160,8 @@ static void do_info(struct ctk_info *a)
 	a->victim_slots = 1u << CTK_VICTIM_BITS;
 	a->pair_slots = 1u << CTK_PAIR_BITS;
 	a->event_slots = CTK_EVENT_SLOTS;
+	a->reclaim_slots = 1u << CTK_RECLAIM_BITS;
+	a->memcg = ctk_memcg;
 }
 
 union ctk_arg {
@@ -197,7 +209,7 @@ static long dispatch(unsigned int cmd, union ctk_arg *a)
 		return ctk_targets_set(u64_to_user_ptr(a->targets.ids), a->targets.count,
 				       a->targets.flags & CTK_TARGETS_ALL);
 	case CTK_IOC_READ:
-		return ctk_sched_read(&a->read);
+		return ctk_tables_read(&a->read);
 	case CTK_IOC_FORGET:
 		return do_forget(&a->forget);
 	case CTK_IOC_STATS:
@@ -271,8 +283,10 @@ static int __init ctk_init(void)
 		ctk_available |= CTK_PROBE_CPU;
 	if (!ctk_lifecycle_find())
 		ctk_available |= CTK_PROBE_LIFECYCLE;
+	if (!ctk_memory_find(&ctk_memcg))
+		ctk_available |= CTK_PROBE_MEMORY;
 	if (!ctk_available) {
-		pr_err("crosstalk: neither sched_switch/sched_wakeup nor cgroup_mkdir/rmdir tracepoints found\n");
+		pr_err("crosstalk: none of the sched, cgroup or vmscan tracepoints found\n");
 		return -ENOENT;
 	}
 	err = ctk_tables_alloc();
@@ -281,11 +295,17 @@ static int __init ctk_init(void)
 	err = ctk_stamps_alloc();
 	if (err)
 		goto tables;
-	err = misc_register(&ctk_device);
+	err = ctk_reclaim_starts_alloc();
 	if (err)
 		goto stamps;
-	pr_info("crosstalk: /dev/%s ready (ABI %d, probes 0x%x)\n", CTK_DEVICE_NAME, CTK_ABI_VERSION, ctk_available);
+	err = misc_register(&ctk_device);
+	if (err)
+		goto starts;
+	pr_info("crosstalk: /dev/%s ready (ABI %d, probes 0x%x%s)\n", CTK_DEVICE_NAME, CTK_ABI_VERSION, ctk_available,
+		ctk_memcg ? ", memcg reclaim" : "");
 	return 0;
+starts:
+	ctk_reclaim_starts_free();
 stamps:
 	ctk_stamps_free();
 tables:
@@ -300,6 +320,7 @@ static void __exit ctk_exit(void)
 	 * wait anyway, so no probe of this module can still be running. */
 	tracepoint_synchronize_unregister();
 	ctk_targets_free();
+	ctk_reclaim_starts_free();
 	ctk_stamps_free();
 	ctk_tables_free();
 	pr_info("crosstalk: unloaded\n");

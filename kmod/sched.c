@@ -13,7 +13,6 @@
 #include <linux/sched/clock.h>
 #include <linux/slab.h>
 #include <linux/timekeeping.h>
-#include <linux/uaccess.h>
 #include <linux/version.h>
 #include "ctk.h"
 
@@ -49,8 +48,7 @@ static struct ctk_stamp *stamp_slot(const struct task_struct *t)
 	return &stamps[t->pid & ((1u << CTK_STAMP_BITS) - 1)];
 }
 
-/* The unified-hierarchy id of the task's cgroup (its directory's inode number). */
-static u64 task_cgroup_id(struct task_struct *t)
+u64 ctk_task_cgroup_id(struct task_struct *t)
 {
 	struct cgroup *cg;
 	u64 id;
@@ -225,7 +223,7 @@ static void account(struct ctk_cpu *c, enum ctk_hook hook, u64 started)
 static void on_switch(struct ctk_cpu *c, bool prev_requeued, struct task_struct *prev, struct task_struct *next)
 {
 	u64 now = ktime_get_mono_fast_ns();
-	u64 next_cgroup = next->pid ? task_cgroup_id(next) : 0;
+	u64 next_cgroup = next->pid ? ctk_task_cgroup_id(next) : 0;
 	u64 prev_cgroup;
 
 	raw_write_seqcount_begin(&c->seq);
@@ -275,7 +273,7 @@ static void probe_wakeup(void *data, struct task_struct *p)
 	bool stats = READ_ONCE(ctk_stats_enabled);
 	u64 started = stats ? local_clock() : 0;
 
-	if (p->pid && ctk_is_target(task_cgroup_id(p)))
+	if (p->pid && ctk_is_target(ctk_task_cgroup_id(p)))
 		stamp_enqueue(c, p, ktime_get_mono_fast_ns());
 	if (stats)
 		account(c, CTK_HOOK_WAKEUP, started);
@@ -317,37 +315,10 @@ void ctk_sched_unregister(void)
 	tracepoint_probe_unregister(tp_switch, probe_switch, NULL);
 }
 
-/* Copies the live slots of one CPU's table as records; returns how many. */
-static u32 copy_table(const struct ctk_table *t, int cpu, void *out, size_t record_size)
-{
-	u32 i, n = 0;
-
-	for (i = 0; i <= t->mask; i++) {
-		const u64 *slot = t->base + (size_t)i * t->stride;
-		u64 key = smp_load_acquire(&slot[0]);
-		u64 *r = out + (size_t)n * record_size;
-
-		if (!key || key == CTK_DELETED)
-			continue;
-		memset(r, 0, record_size);
-		r[0] = key;
-		if (t->nkey == 2) { /* struct ctk_pair_record: key, cpu, value */
-			r[1] = READ_ONCE(slot[1]);
-			((struct ctk_pair_record *)r)->cpu = cpu;
-			((struct ctk_pair_record *)r)->wait_ns = READ_ONCE(slot[2]);
-		} else { /* ctk_cgroup_record / ctk_victim_record: key, cpu, value */
-			((u32 *)r)[2] = cpu;
-			memcpy(r + 2, slot + 1, t->stride - sizeof(u64));
-		}
-		n++;
-	}
-	return n;
-}
-
 /* The cgroups table of one CPU, with the segment running there credited up to at_ns.
  * The seqcount makes the walk and the running segment one snapshot, so each nanosecond
  * is counted once: by the credit now, or by the table once the segment ends. */
-static u32 copy_cgroups(struct ctk_cpu *c, int cpu, struct ctk_cgroup_record *out, u64 at_ns)
+u32 ctk_sched_copy_cgroups(struct ctk_cpu *c, int cpu, struct ctk_cgroup_record *out, u64 at_ns)
 {
 	u32 n = 0, i, tries;
 
@@ -355,7 +326,7 @@ static u32 copy_cgroups(struct ctk_cpu *c, int cpu, struct ctk_cgroup_record *ou
 		unsigned int seq = raw_read_seqcount_begin(&c->seq);
 		u64 start, cgroup;
 
-		n = copy_table(&c->cgroups, cpu, out, sizeof(*out));
+		n = ctk_table_copy(&c->cgroups, cpu, out, sizeof(*out));
 		start = READ_ONCE(c->last_switch);
 		cgroup = READ_ONCE(c->running_cgroup);
 		if (read_seqcount_retry(&c->seq, seq))
@@ -373,53 +344,4 @@ static u32 copy_cgroups(struct ctk_cpu *c, int cpu, struct ctk_cgroup_record *ou
 		return n;
 	}
 	return n; /* the CPU kept switching: its running segment waits for the next read */
-}
-
-/* The table of that kind on one CPU. */
-static const struct ctk_table *table_of(struct ctk_cpu *c, u32 table)
-{
-	return table == CTK_TABLE_CGROUPS ? &c->cgroups : table == CTK_TABLE_VICTIMS ? &c->victims : &c->pairs;
-}
-
-long ctk_sched_read(struct ctk_read *r)
-{
-	size_t record_size;
-	u64 cap, n = 0;
-	void *bounce;
-	long err = 0;
-	int cpu;
-
-	switch (r->table) {
-	case CTK_TABLE_CGROUPS:
-		record_size = sizeof(struct ctk_cgroup_record);
-		break;
-	case CTK_TABLE_VICTIMS:
-		record_size = sizeof(struct ctk_victim_record);
-		break;
-	case CTK_TABLE_PAIRS:
-		record_size = sizeof(struct ctk_pair_record);
-		break;
-	default:
-		return -EINVAL;
-	}
-	cap = r->len / record_size;
-	/* One CPU's table, plus the credited running segment. */
-	bounce = kvmalloc_array(table_of(raw_cpu_ptr(ctk_cpus), r->table)->mask + 2, record_size, GFP_KERNEL);
-	if (!bounce)
-		return -ENOMEM;
-	for_each_possible_cpu(cpu) {
-		struct ctk_cpu *c = per_cpu_ptr(ctk_cpus, cpu);
-		u32 k = r->table == CTK_TABLE_CGROUPS ? copy_cgroups(c, cpu, bounce, r->at_ns)
-						      : copy_table(table_of(c, r->table), cpu, bounce, record_size);
-
-		if (n + k <= cap && copy_to_user(u64_to_user_ptr(r->buf + n * record_size), bounce, k * record_size)) {
-			err = -EFAULT;
-			break;
-		}
-		n += k;
-	}
-	kvfree(bounce);
-	r->needed = n;
-	r->count = n <= cap ? n : 0;
-	return err ?: (n <= cap ? 0 : -ENOSPC);
 }

@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Per-CPU accumulators and the victim set. Each CPU's tables are open-addressing arrays
  * written only by that CPU's sched_switch (interrupts off); readers on other CPUs see a
- * slot's key published after its zeroed value (release/acquire). Deletion marks a slot
- * CTK_DELETED in an IPI on the owning CPU, so it never races that CPU's writer. */
-#include <linux/bsearch.h>
+ * slot's key published after its zeroed value (release/acquire); the reclaim table is
+ * written by that CPU's memory probe. Deletion marks a slot CTK_DELETED in an IPI on the
+ * owning CPU (interrupts off), so it never races that CPU's writers. Reads copy one
+ * CPU at a time into a bounce buffer, then to user space. */
 #include <linux/hash.h>
 #include <linux/mm.h>
 #include <linux/rcupdate.h>
@@ -39,6 +40,7 @@ int ctk_tables_alloc(void)
 		err = err ?: table_alloc(&c->cgroups, cpu, CTK_CGROUP_BITS, sizeof(struct ctk_cgroup_slot), 1);
 		err = err ?: table_alloc(&c->victims, cpu, CTK_VICTIM_BITS, sizeof(struct ctk_victim_slot), 1);
 		err = err ?: table_alloc(&c->pairs, cpu, CTK_PAIR_BITS, sizeof(struct ctk_pair_slot), 2);
+		err = err ?: table_alloc(&c->reclaim, cpu, CTK_RECLAIM_BITS, sizeof(struct ctk_reclaim_slot), 1);
 		if (!err) {
 			c->events = kvzalloc_node(sizeof(*c->events), GFP_KERNEL, cpu_to_node(cpu));
 			err = c->events ? 0 : -ENOMEM;
@@ -61,6 +63,7 @@ void ctk_tables_free(void)
 		kvfree(c->cgroups.base);
 		kvfree(c->victims.base);
 		kvfree(c->pairs.base);
+		kvfree(c->reclaim.base);
 		kvfree(c->events);
 	}
 	free_percpu(ctk_cpus);
@@ -82,11 +85,13 @@ void ctk_tables_reset(void)
 		table_clear(&c->cgroups);
 		table_clear(&c->victims);
 		table_clear(&c->pairs);
+		table_clear(&c->reclaim);
 		c->last_switch = c->running_cgroup = c->head = 0;
 		memset(c->ring, 0, sizeof(c->ring));
 		c->events->head = c->events->tail = 0;
 		memset(&c->cpu_health, 0, sizeof(c->cpu_health));
 		memset(&c->lifecycle_health, 0, sizeof(c->lifecycle_health));
+		memset(&c->memory_health, 0, sizeof(c->memory_health));
 		memset(c->run_ns, 0, sizeof(c->run_ns));
 		memset(c->run_count, 0, sizeof(c->run_count));
 	}
@@ -124,6 +129,93 @@ void *ctk_table_get(struct ctk_table *t, u64 key0, u64 key1)
 		WRITE_ONCE(free[1], key1);
 	smp_store_release(&free[0], key0);
 	return free;
+}
+
+u32 ctk_table_copy(const struct ctk_table *t, int cpu, void *out, size_t record_size)
+{
+	u32 i, n = 0;
+
+	for (i = 0; i <= t->mask; i++) {
+		const u64 *slot = t->base + (size_t)i * t->stride;
+		u64 key = smp_load_acquire(&slot[0]);
+		u64 *r = out + (size_t)n * record_size;
+
+		if (!key || key == CTK_DELETED)
+			continue;
+		memset(r, 0, record_size);
+		r[0] = key;
+		if (t->nkey == 2) { /* struct ctk_pair_record: key, cpu, value */
+			r[1] = READ_ONCE(slot[1]);
+			((struct ctk_pair_record *)r)->cpu = cpu;
+			((struct ctk_pair_record *)r)->wait_ns = READ_ONCE(slot[2]);
+		} else { /* ctk_cgroup_record, ctk_victim_record, ctk_reclaim_record: key, cpu, value */
+			((u32 *)r)[2] = cpu;
+			memcpy(r + 2, slot + 1, t->stride - sizeof(u64));
+		}
+		n++;
+	}
+	return n;
+}
+
+/* The table of that kind on one CPU. */
+static const struct ctk_table *table_of(struct ctk_cpu *c, u32 table)
+{
+	switch (table) {
+	case CTK_TABLE_CGROUPS:
+		return &c->cgroups;
+	case CTK_TABLE_VICTIMS:
+		return &c->victims;
+	case CTK_TABLE_PAIRS:
+		return &c->pairs;
+	default:
+		return &c->reclaim;
+	}
+}
+
+long ctk_tables_read(struct ctk_read *r)
+{
+	size_t record_size;
+	u64 cap, n = 0;
+	void *bounce;
+	long err = 0;
+	int cpu;
+
+	switch (r->table) {
+	case CTK_TABLE_CGROUPS:
+		record_size = sizeof(struct ctk_cgroup_record);
+		break;
+	case CTK_TABLE_VICTIMS:
+		record_size = sizeof(struct ctk_victim_record);
+		break;
+	case CTK_TABLE_PAIRS:
+		record_size = sizeof(struct ctk_pair_record);
+		break;
+	case CTK_TABLE_RECLAIM:
+		record_size = sizeof(struct ctk_reclaim_record);
+		break;
+	default:
+		return -EINVAL;
+	}
+	cap = r->len / record_size;
+	/* One CPU's table, plus the credited running segment. */
+	bounce = kvmalloc_array(table_of(raw_cpu_ptr(ctk_cpus), r->table)->mask + 2, record_size, GFP_KERNEL);
+	if (!bounce)
+		return -ENOMEM;
+	for_each_possible_cpu(cpu) {
+		struct ctk_cpu *c = per_cpu_ptr(ctk_cpus, cpu);
+		u32 k = r->table == CTK_TABLE_CGROUPS ? ctk_sched_copy_cgroups(c, cpu, bounce, r->at_ns)
+						      : ctk_table_copy(table_of(c, r->table), cpu, bounce, record_size);
+
+		if (n + k <= cap && copy_to_user(u64_to_user_ptr(r->buf + n * record_size), bounce, k * record_size)) {
+			err = -EFAULT;
+			break;
+		}
+		n += k;
+	}
+	kvfree(bounce);
+	r->needed = n;
+	r->count = n <= cap ? n : 0;
+	return err ?: (n <= cap ? 0 : -ENOSPC);
 }
 
 bool ctk_ids_contain(const u64 *ids, u32 count, u64 id)
@@ -170,6 +262,7 @@ static void forget_on_cpu(void *info)
 	table_forget(&c->cgroups, info);
 	table_forget(&c->victims, info);
 	table_forget(&c->pairs, info);
+	table_forget(&c->reclaim, info);
 }
 
 static int compare_u64(const void *a, const void *b)
