@@ -2,8 +2,6 @@
 // `auto` prefers eBPF and falls back to the kernel module (kmod/, /dev/crosstalk) when
 // eBPF cannot load or attach here and the module is loaded. The choice and its reason
 // travel with the probes into every NodeDiagnostic (status.backend, probe reasons).
-import { existsSync } from 'node:fs';
-
 import type { Backend } from '../crds/index.js';
 import type { Probes } from './probe-host.js';
 import { ProbeError, type CgroupRef, type ProbeOptions } from './probes/index.js';
@@ -24,7 +22,7 @@ export function openOnBackend(
   options: Omit<ProbeOptions, 'backend'>,
   targets: readonly CgroupRef[],
   wanted: Backend,
-  moduleLoaded: () => boolean = () => existsSync(kmodDevice),
+  moduleLoaded: () => boolean,
 ): OpenedProbes {
   const start = (backend: 'ebpf' | 'kmod'): Probes => {
     const session = open({ ...options, backend });

@@ -1,10 +1,12 @@
 // Owns the kernel probes on this node: nothing is loaded while no session needs this node
 // (zero overhead when idle); the union of what the active sessions ask for is loaded, and
 // reloaded only when that union changes; everything is detached when the last one ends.
+import { existsSync } from 'node:fs';
+
 import { parseDuration, type Backend, type NodeDiagnosticSpec } from '../crds/index.js';
 import type { Logger } from '../common/log.js';
 import type { KernelBpfStats } from './probe-cost.js';
-import { openOnBackend } from './probe-backend.js';
+import { kmodDevice, openOnBackend } from './probe-backend.js';
 import {
   ProbeError,
   ProbeSession,
@@ -100,12 +102,14 @@ export class ProbeHost {
   private backendReason: string | undefined;
   private releaseStats: (() => void) | undefined;
 
-  /** `stats`, when given, is held while probes are attached: their cost is then counted. */
+  /** `stats`, when given, is held while probes are attached: their cost is then counted.
+   * `moduleLoaded` says whether auto may fall back to the kernel module. */
   constructor(
     private readonly log: Logger,
     private readonly open: (options: ProbeOptions) => Probes = (o) =>
       ProbeSession.open({ ...o, testSizes: testSizesFrom(process.env.CROSSTALK_TEST_PROBE_SIZES) }),
     private readonly stats?: KernelBpfStats,
+    private readonly moduleLoaded: () => boolean = () => existsSync(kmodDevice),
   ) {}
 
   get active(): Probes | undefined {
@@ -122,7 +126,13 @@ export class ProbeHost {
     if (!wanted) return false;
     try {
       const { backend = 'auto', ...options } = wanted;
-      const opened = openOnBackend(this.open, { ...options, probes: [...wanted.probes] }, targets, backend);
+      const opened = openOnBackend(
+        this.open,
+        { ...options, probes: [...wanted.probes] },
+        targets,
+        backend,
+        this.moduleLoaded,
+      );
       const session = opened.session;
       this.session = session;
       this.backend = opened.backend;

@@ -4,9 +4,10 @@ import { expect } from 'chai';
 
 import type { NodeDiagnosticSpec } from '../../../crds/index.js';
 import { openOnBackend } from '../../../agent/probe-backend.js';
-import { mergeSettings } from '../../../agent/probe-host.js';
+import { mergeSettings, ProbeHost } from '../../../agent/probe-host.js';
 import { ProbeError, type ProbeOptions } from '../../../agent/probes/index.js';
 import { FakeProbes } from '../../support/fake-probes.js';
+import { quietLog } from '../../support/quiet-log.js';
 
 const options = { probes: ['cpu'] as const, runqSlowNs: 1, ioSlowNs: 1, reclaimSlowNs: 1, captureStacks: false };
 const targets = [{ hierarchyId: 0, id: 42n }];
@@ -59,6 +60,15 @@ describe('probe backend choice', function () {
       'kmod refused',
     );
     expect(opened).to.have.length(0);
+  });
+
+  it('the probe host reports the module and the fallback’s reason with every probe', function () {
+    const { open } = opener(['ebpf']);
+    const host = new ProbeHost(quietLog, open, undefined, () => true);
+    expect(host.ensure({ ...options, probes: ['cpu'], backend: 'auto' }, targets)).to.equal(true);
+    expect(host.backend).to.equal('kmod');
+    expect(host.status().map((s) => s.reason)).to.deep.equal(['kernel module: eBPF could not serve (ebpf refused)']);
+    host.close();
   });
 
   it('merges sessions: kmod if one insists, else ebpf if one insists, else auto', function () {
