@@ -1,17 +1,21 @@
-// `npm run bench:operator [-- --nodes 1000 --api-nodes 200]`: how the operator's
-// aggregation scales with the number of nodes. Prints figures, asserts nothing.
+// `npm run bench:operator [-- --nodes 1000 --api-nodes 200 --sessions 1000]`: how the
+// operator scales with nodes and with sessions. Prints figures, asserts nothing.
 //  1. pure: one reconcile plan over N NodeDiagnostic statuses (10 victims each), in memory;
 //  2. real apiserver (root and the control-plane binaries): M fake nodes with one victim pod
 //     each, the operator as a process; time until it has created M NodeDiagnostics, and
-//     until the session shows M nodes ready after M agent statuses are written.
+//     until the session shows M nodes ready after M agent statuses are written;
+//  3. real apiserver: S sessions applied at once, one victim on its own node each; time until
+//     all run and until all show their node ready after S agent statuses, the operator's
+//     memory (RSS, V8 heap) and its reconcile time p50/p99 (from its histogram).
 import { parseArgs } from 'node:util';
+import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 
 import type { SessionStatus } from '../crds/diagnostic-session.js';
 import { sessionFinalizer } from '../crds/names.js';
 import type { PodReport } from '../crds/report.js';
 import { missingControlPlane } from '../testbed/cluster/binaries.js';
-import { startControlPlane } from '../testbed/cluster/control-plane.js';
+import { startControlPlane, type ControlPlane } from '../testbed/cluster/control-plane.js';
 import { kubectl } from '../testbed/cluster/kubectl.js';
 import { OperatorProcess } from '../testbed/components/operator-process.js';
 import { ContentType, KubeClient } from '../common/kube/client.js';
@@ -24,11 +28,13 @@ const { values } = parseArgs({
     nodes: { type: 'string', default: '1000' },
     'api-nodes': { type: 'string', default: '200' },
     runs: { type: 'string', default: '20' },
+    sessions: { type: 'string', default: '1000' },
   },
 });
 const nodes = Number(values.nodes);
 const apiNodes = Number(values['api-nodes']);
 const runs = Number(values.runs);
+const sessionCount = Number(values.sessions);
 const victimsPerNode = 10;
 const t0 = Date.parse('2026-11-25T12:00:00Z');
 
@@ -137,11 +143,17 @@ function pureBenchmark(n: number): void {
   );
 }
 
-async function apiserverBenchmark(m: number): Promise<void> {
+/** A control plane with namespaces, M victim pods (`victim-<i>`, label app=victim and
+ * victim=<i>, on fake-node-<i>) and the operator; stopped after `run`. */
+async function withCluster(
+  m: number,
+  label: string,
+  run: (cp: ControlPlane, admin: KubeClient, operator: OperatorProcess) => Promise<void>,
+): Promise<void> {
   if (m <= 0) return;
   const missing = missingControlPlane() ?? (process.getuid?.() === 0 ? undefined : 'needs root');
   if (missing) {
-    console.log(`real apiserver: skipped (${missing})`);
+    console.log(`${label}: skipped (${missing})`);
     return;
   }
   const cp = await startControlPlane({ controllers: [] });
@@ -152,12 +164,46 @@ async function apiserverBenchmark(m: number): Promise<void> {
     const pods = Array.from({ length: m }, (_, i) => ({
       apiVersion: 'v1',
       kind: 'Pod',
-      metadata: { name: `victim-${i}`, namespace: 'shop', labels: { app: 'victim' } },
+      metadata: { name: `victim-${i}`, namespace: 'shop', labels: { app: 'victim', victim: String(i) } },
       spec: { nodeName: `fake-node-${i}`, containers: [{ name: 'main', image: 'none' }] },
     }));
     await inBatches(pods, (p) => admin.create('/api/v1/namespaces/shop/pods', p));
     operator = await OperatorProcess.start(cp, 'bench', ['--workers', '2']);
+    await run(cp, admin, operator);
+  } finally {
+    await operator?.stop();
+    await cp.stop();
+  }
+}
 
+interface ChildItem {
+  metadata: { name: string; generation: number };
+  spec: { nodeName: string; targets: { uid: string; name: string }[] };
+}
+
+async function listChildren(admin: KubeClient): Promise<ChildItem[]> {
+  return ((await admin.get(paths.nodeDiagnostics('shop'))) as { items: ChildItem[] }).items;
+}
+
+/** What each node's agent writes: one window, one report per target. */
+function writeAgentStatuses(admin: KubeClient, children: readonly ChildItem[]): Promise<void> {
+  return inBatches(children, (c) =>
+    admin.patch(
+      paths.nodeDiagnostics('shop', c.metadata.name, 'status'),
+      {
+        status: {
+          observedGeneration: c.metadata.generation,
+          phase: 'Measuring',
+          pods: c.spec.targets.map((t, i) => ({ ...victimReport(i, 0), name: t.name, uid: t.uid })),
+        },
+      },
+      ContentType.mergePatch,
+    ),
+  );
+}
+
+async function apiserverBenchmark(m: number): Promise<void> {
+  await withCluster(m, 'real apiserver', async (cp, admin, operator) => {
     const applied = performance.now();
     await kubectl(cp, ['apply', '-f', '-'], {
       check: true,
@@ -169,30 +215,13 @@ async function apiserverBenchmark(m: number): Promise<void> {
       }),
     });
     const children = await waitFor(async () => {
-      const list = (await admin.get(paths.nodeDiagnostics('shop'))) as {
-        items: {
-          metadata: { name: string; generation: number };
-          spec: { nodeName: string; targets: { uid: string; name: string }[] };
-        }[];
-      };
-      return list.items.length >= m ? list.items : undefined;
+      const items = await listChildren(admin);
+      return items.length >= m ? items : undefined;
     });
     const fannedOut = performance.now() - applied;
 
     const written = performance.now();
-    await inBatches(children, (c) =>
-      admin.patch(
-        paths.nodeDiagnostics('shop', c.metadata.name, 'status'),
-        {
-          status: {
-            observedGeneration: c.metadata.generation,
-            phase: 'Measuring',
-            pods: c.spec.targets.map((t, i) => ({ ...victimReport(i, 0), name: t.name, uid: t.uid })),
-          },
-        },
-        ContentType.mergePatch,
-      ),
-    );
+    await writeAgentStatuses(admin, children);
     const writeMs = performance.now() - written;
     await waitFor(async () => {
       const s = (await admin.get(paths.sessions('shop', 'bench'))) as { status?: SessionStatus };
@@ -205,10 +234,75 @@ async function apiserverBenchmark(m: number): Promise<void> {
         `${await operator.metric('crosstalk_operator_reconciles_total')} reconciles, ` +
         `${(await operator.metric('crosstalk_operator_reconcile_duration_seconds_sum')).toFixed(1)} s reconciling`,
     );
-  } finally {
-    await operator?.stop();
-    await cp.stop();
-  }
+  });
+}
+
+async function sessionsBenchmark(n: number): Promise<void> {
+  await withCluster(n, 'sessions at once', async (_cp, admin, operator) => {
+    const before = await operatorMemory(operator);
+    const applied = performance.now();
+    await inBatches(
+      Array.from({ length: n }, (_, i) => i),
+      (i) =>
+        admin.create(paths.sessions('shop'), {
+          apiVersion: 'crosstalk.dev/v1alpha1',
+          kind: 'DiagnosticSession',
+          metadata: { name: `bench-${i}`, namespace: 'shop' },
+          spec: { selector: { matchLabels: { victim: String(i) } }, interval: '10s' },
+        }),
+    );
+    const createMs = performance.now() - applied;
+    const sessionsWhere = async (ok: (s: { status?: SessionStatus }) => boolean) =>
+      ((await admin.get(paths.sessions('shop'))) as { items: { status?: SessionStatus }[] }).items.filter(ok).length;
+    const children = await waitFor(async () => {
+      const items = await listChildren(admin);
+      return items.length >= n && (await sessionsWhere((s) => s.status?.phase === 'Running')) >= n ? items : undefined;
+    });
+    const runningMs = performance.now() - applied;
+    const written = performance.now();
+    await writeAgentStatuses(admin, children);
+    await waitFor(async () => ((await sessionsWhere((s) => s.status?.nodes?.ready === 1)) >= n ? true : undefined));
+    const readyMs = performance.now() - written;
+    const after = await operatorMemory(operator);
+    const metrics = (await operator.http('/metrics')).text;
+    const reconciles = await operator.metric('crosstalk_operator_reconciles_total');
+    const p = (q: number) =>
+      (histogramQuantile(metrics, 'crosstalk_operator_reconcile_duration_seconds', q) * 1000).toFixed(0);
+    console.log(
+      `${n} sessions at once (one victim and node each): created in ${(createMs / 1000).toFixed(1)} s, ` +
+        `all Running with their NodeDiagnostic ${(runningMs / 1000).toFixed(1)} s after the first create; ` +
+        `${n} agent statuses aggregated (every session 1/1 ready) ${(readyMs / 1000).toFixed(1)} s after the first write; ` +
+        `${reconciles} reconciles (${(reconciles / n).toFixed(1)} per session), reconcile time p50 <= ${p(0.5)} ms, p99 <= ${p(0.99)} ms ` +
+        `(histogram bucket bounds); operator RSS ${before.rssMiB.toFixed(0)} → ${after.rssMiB.toFixed(0)} MiB, ` +
+        `V8 heap used ${before.heapMiB.toFixed(0)} → ${after.heapMiB.toFixed(0)} MiB ` +
+        `(of ${before.heapTotalMiB.toFixed(0)} → ${after.heapTotalMiB.toFixed(0)} MiB allocated), ` +
+        `external ${before.externalMiB.toFixed(0)} → ${after.externalMiB.toFixed(0)} MiB`,
+    );
+  });
+}
+
+async function operatorMemory(
+  operator: OperatorProcess,
+): Promise<Record<'rssMiB' | 'heapMiB' | 'heapTotalMiB' | 'externalMiB', number>> {
+  const status = readFileSync(`/proc/${operator.component.pid}/status`, 'utf8');
+  const rssKiB = Number(/^VmRSS:\s+(\d+)/m.exec(status)?.[1] ?? NaN);
+  const mib = async (metric: string) => (await operator.metric(metric)) / 2 ** 20;
+  return {
+    rssMiB: rssKiB / 1024,
+    heapMiB: await mib('nodejs_heap_size_used_bytes'),
+    heapTotalMiB: await mib('nodejs_heap_size_total_bytes'),
+    externalMiB: await mib('nodejs_external_memory_bytes'),
+  };
+}
+
+/** The upper bound of the histogram bucket holding quantile q (as Prometheus' histogram_quantile
+ * would bound it, without interpolation). */
+function histogramQuantile(text: string, name: string, q: number): number {
+  const buckets: [number, number][] = [];
+  for (const m of text.matchAll(new RegExp(`^${name}_bucket\\{le="([^"]+)"\\} (\\S+)$`, 'gm')))
+    buckets.push([m[1] === '+Inf' ? Infinity : Number(m[1]), Number(m[2])]);
+  const total = buckets.at(-1)?.[1] ?? 0;
+  return buckets.find(([, count]) => count >= q * total)?.[0] ?? NaN;
 }
 
 async function inBatches<T>(items: readonly T[], fn: (item: T) => Promise<unknown>, size = 20): Promise<void> {
@@ -227,3 +321,4 @@ async function waitFor<T>(check: () => Promise<T | undefined>, timeoutMs = 300_0
 
 pureBenchmark(nodes);
 await apiserverBenchmark(apiNodes);
+await sessionsBenchmark(sessionCount);
