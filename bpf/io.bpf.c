@@ -431,7 +431,9 @@ static __always_inline void emit_slow(const struct ct_io_key *k, const struct ct
 	bpf_ringbuf_submit(e, 0);
 }
 
-static __always_inline void add_delay(__u64 victim, __u64 holder, __u32 dev, __u64 ns)
+/* Returns false when the delay map is full: that part stays unattributed, so each counted
+ * holder's share of the delay stays right. */
+static __always_inline bool add_delay(__u64 victim, __u64 holder, __u32 dev, __u64 ns)
 {
 	static const struct ct_io_delay zero;
 	struct ct_io_delay_key k = { .victim = victim, .holder = holder, .dev = dev };
@@ -439,14 +441,16 @@ static __always_inline void add_delay(__u64 victim, __u64 holder, __u32 dev, __u
 
 	if (!d) {
 		__sync_fetch_and_add(&health.map_full, 1);
-		return;
+		return false;
 	}
 	__sync_fetch_and_add(&d->ns, ns);
 	__sync_fetch_and_add(&d->requests, 1);
+	return true;
 }
 
 /* Splits a victim request's delay among the owners in flight beside it; returns the
- * part whose owner could not be told (its slot was reassigned meanwhile). */
+ * part whose owner could not be told (its slot was reassigned meanwhile) or counted (the
+ * delay map was full). */
 static __always_inline __u64 attribute_delay(const struct ct_io_key *k, const struct ct_io_start *s,
 					     const struct clocks *end, __u64 delayed)
 {
@@ -458,8 +462,8 @@ static __always_inline __u64 attribute_delay(const struct ct_io_key *k, const st
 		if (end->gen[i] != s->gen[i] || end->owner[i] == k->cgroup || end->share_ns[i] <= s->share_ns[i])
 			continue;
 		part = end->share_ns[i] - s->share_ns[i];
-		add_delay(k->cgroup, end->owner[i], k->dev, part);
-		attributed += part;
+		if (add_delay(k->cgroup, end->owner[i], k->dev, part))
+			attributed += part;
 	}
 	return attributed < delayed ? delayed - attributed : 0;
 }

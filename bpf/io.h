@@ -46,7 +46,8 @@ struct ct_io_latency {
 	__u64 total_ns;
 	__u64 device_ns;
 	__u64 delayed_ns;
-	__u64 unattributed_ns;  /* part of delayed_ns whose owner was no longer tracked */
+	__u64 unattributed_ns;  /* part of delayed_ns whose owner was no longer tracked, or
+				 * whose pair the full io_delays map could not count */
 	__u64 total_hist[CT_HIST_SLOTS];
 	__u64 device_hist[CT_HIST_SLOTS];
 };
