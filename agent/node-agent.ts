@@ -47,6 +47,8 @@ import { threadNamer } from './threads.js';
 export const fieldManager = 'crosstalk-agent';
 const maxWriteBackoffMs = 30_000;
 const fileSampleMs = 5000;
+/** How far past a window close or a confirmation step the tick is aimed (timer rounding). */
+const timerSlackMs = 3;
 
 export interface NodeAgentOptions {
   readonly nodeName: string;
@@ -341,12 +343,20 @@ export class NodeAgent {
   }
 
   /** Ticks every tickMs, and at the moment a window closes (a session's final window is
-   * written at its deadline, not up to a tick later). */
+   * written at its deadline, not up to a tick later) or a confirmation phase ends (a
+   * restraint lasts maxSeconds). */
   private scheduleTick(): void {
     if (this.stopped) return;
     const now = this.o.clock.now();
-    const closes = this.activeRunners().map((r) => r.closesAtMs - now);
-    const delay = Math.max(0, Math.min(this.o.tickMs ?? 1000, ...closes.filter((ms) => ms >= 0)));
+    const tickMs = this.o.tickMs ?? 1000;
+    const moments = [...this.activeRunners().map((r) => r.closesAtMs), this.confirmer.nextStepAtMs() ?? Infinity];
+    // A moment just past is one the last tick began a little before: tick again at once.
+    // Timers may fire a millisecond before the wall clock reaches a moment: aim just past it.
+    const due = moments
+      .map((ms) => ms - now)
+      .filter((ms) => ms > -tickMs)
+      .map((ms) => Math.max(0, ms) + timerSlackMs);
+    const delay = Math.min(tickMs, ...due);
     this.tickTimer = this.o.clock.setTimer(() => {
       void this.tick().finally(() => this.scheduleTick());
     }, delay);

@@ -86,6 +86,7 @@ export class Confirmer {
     r.experiment.add(counters);
     const step = r.experiment.step(nowMs);
     if (!step) return undefined;
+    this.o.log.info('confirmation step', { step, suspect: r.experiment.plan.suspect, atMs: nowMs });
     if (step === 'restrain') {
       try {
         this.o.journal.apply(r.restraint);
@@ -102,6 +103,11 @@ export class Confirmer {
     if (step === 'finish') this.finish(r, r.experiment.result());
     else r.runner.recordConfirmation(r.experiment.plan.victimUid, r.experiment.plan.resource, r.experiment.result());
     return r.runner;
+  }
+
+  /** When the running experiment's phase ends, if one is running. */
+  nextStepAtMs(): number | undefined {
+    return this.running?.experiment.phaseEndsMs;
   }
 
   /** The session went: its experiment, if any, ends and the suspect is released. */

@@ -34,7 +34,9 @@ const minLoss = 0.01;
 
 export class Experiment {
   phase: Phase = 'before';
-  private phaseEndsMs: number;
+  /** When the phase in progress ends; the agent ticks at that moment so that a restraint
+   * lasts phaseMs, not up to a tick more. */
+  phaseEndsMs: number;
   private restrainedAtMs: number | undefined;
   private restrainedMs = 0;
   private readonly victimKey: string;

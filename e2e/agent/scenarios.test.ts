@@ -148,8 +148,11 @@ describe('noisy-neighbour scenarios (e2e)', function () {
       mkdirSync(dir, { recursive: true });
       return dir;
     };
+    // Each reader of the page cache gets a file of its own: pages cached by an earlier pod
+    // stay charged to that pod's cgroup, and a reread of them would charge nobody.
     const cachedFile = join(scratch, 'cached');
-    const reread = ['sh', '-c', `while :; do dd if=${cachedFile} of=/dev/null bs=1M status=none; done`];
+    const ownLimitFile = join(scratch, 'own-limit');
+    const reread = (file: string) => ['sh', '-c', `while :; do dd if=${file} of=/dev/null bs=1M status=none; done`];
     // 4 KiB synchronous reads of a 64 MiB file: p99 about 220 µs alone.
     const reader = (name: string): HarnessPodSpec => ({
       name,
@@ -243,7 +246,7 @@ describe('noisy-neighbour scenarios (e2e)', function () {
           name: 'cache',
           namespace: 'shop',
           labels: { app: 'cache' },
-          containers: [{ name: 'app', command: reread }],
+          containers: [{ name: 'app', command: reread(cachedFile) }],
         },
         aggressor: {
           name: 'hog',
@@ -264,9 +267,8 @@ describe('noisy-neighbour scenarios (e2e)', function () {
 
     before(function () {
       // Written around the page cache, so that the victim's reads are what charge it.
-      expect(
-        spawnSync('dd', ['if=/dev/zero', `of=${cachedFile}`, 'bs=1M', 'count=96', 'oflag=direct']).status,
-      ).to.equal(0);
+      for (const file of [cachedFile, ownLimitFile])
+        expect(spawnSync('dd', ['if=/dev/zero', `of=${file}`, 'bs=1M', 'count=96', 'oflag=direct']).status).to.equal(0);
     });
 
     for (const s of scenarios) {
@@ -367,7 +369,7 @@ describe('noisy-neighbour scenarios (e2e)', function () {
           name: 'cache-small',
           namespace: 'shop',
           labels: { app: 'cache-small' },
-          containers: [{ name: 'app', command: reread, cpus: '1', resources: { limits: { memory: '32Mi' } } }],
+          containers: [{ name: 'app', command: reread(ownLimitFile), cpus: '1', resources: { limits: { memory: '32Mi' } } }],
         },
       },
     ] as const) {
@@ -381,7 +383,7 @@ describe('noisy-neighbour scenarios (e2e)', function () {
           const shown = JSON.stringify(report);
           expect(report.verdict, shown).to.equal('None');
           expect(
-            report.selfInflicted?.map((x) => x.cause),
+            (report.selfInflicted ?? []).map((x) => x.cause),
             shown,
           ).to.include(own.cause);
           expect(report.selfInflicted?.[0]?.seconds, shown).to.be.above(0);

@@ -50,10 +50,10 @@ describe('crosstalk report (e2e)', function () {
     expect(code, stderr).to.equal(0);
     const lines = stdout.trimEnd().split('\n');
     expect(lines[0]).to.match(
-      /^VICTIM +NODE +VERDICT +CPU WAIT +IO p99 +RECLAIM +CPI +TOP AGGRESSOR \(share, evidence\)$/,
+      /^VICTIM +NODE +VERDICT +CPU WAIT +IO p99 +RECLAIM +CPI +SELF-LIMITED +CONFIRMED +TOP AGGRESSOR \(share, evidence\)$/,
     );
-    expect(lines[1]).to.match(
-      /^shop\/checkout-5d8b-x2 +node-a +High +38\.2% +1\.9 ms +0 ms +n\/a +batch\/etl-7f9c \(cpu 81%\) ran on the victim's CPU/,
+    expect(lines[1], lines[1]).to.match(
+      /^shop\/checkout-5d8b-x2 +node-a +High +38\.2% +1\.9 ms +0 ms +n\/a +- +Confirmed 62→4→58% +batch\/etl-7f9c \(cpu 81%\) ran on the victim's CPU/,
     );
     expect(lines.slice(1, 5).map((l) => l.split(/\s+/)[0])).to.deep.equal([
       'shop/checkout-5d8b-x2',
