@@ -2,13 +2,16 @@
 // session active on its node, while the node holds thousands of pod-shaped cgroups and a
 // churn of new short-lived containers every second. Prints the agent's RSS, CPU time and
 // known cgroups over time: memory must level off (tombstones are dropped once read), and
-// CPU stays a small share of one core.
+// CPU stays a small share of one core. First, before any session, the agent idle (nothing
+// loaded) for idle-seconds.
 // Run as root: npm run bench:agent [-- static-cgroups churn-per-second seconds]
+//   [--idle-seconds 10] [--node-options "<node flags for the agent>"] [--json file]
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { parseArgs } from 'node:util';
 
 import Table from 'cli-table3';
 
@@ -22,7 +25,30 @@ import { OperatorProcess } from '../testbed/components/operator-process.js';
 import { cpuHog } from '../testbed/workloads/commands.js';
 import { TestCgroup } from '../testbed/host/cgroups.js';
 
-const [staticCount = 2000, churnPerSecond = 50, seconds = 60] = process.argv.slice(2).map(Number);
+const args = parseArgs({
+  options: {
+    json: { type: 'string' },
+    'node-options': { type: 'string', default: '' },
+    'idle-seconds': { type: 'string', default: '10' },
+  },
+  allowPositionals: true,
+});
+const [staticCount = 2000, churnPerSecond = 50, seconds = 60] = args.positionals.map(Number);
+const idleSeconds = Number(args.values['idle-seconds']);
+const nodeOptions = args.values['node-options'];
+
+/** One reading of the agent process. */
+interface Sample {
+  readonly t: number;
+  readonly rssMiB: number;
+  readonly heapUsedMiB: number;
+  /** From /proc over the last sample period, in % of one core. */
+  readonly cpuPercent: number;
+  /** What the agent itself reports (crosstalk_agent_cpu_ratio), in % of one core. */
+  readonly reportedCpuPercent: number;
+  readonly cgroups: number;
+  readonly containersStarted: number;
+}
 
 /** Resident memory and CPU time (user + system) of a process, from /proc. */
 function usage(pid: number): { rssMiB: number; cpuSeconds: number } {
@@ -42,6 +68,8 @@ function podCgroups(scope: string): { pod: TestCgroup; container: TestCgroup } {
   return { pod, container };
 }
 
+// The agent inherits the environment: its node flags (V8 heap sizing) go through NODE_OPTIONS.
+if (nodeOptions) process.env.NODE_OPTIONS = nodeOptions;
 const cp = await startControlPlane();
 const stateDir = mkdtempSync(join(tmpdir(), 'crosstalk-bench-agent-'));
 const cgroups: TestCgroup[] = [];
@@ -60,6 +88,28 @@ try {
   });
   console.error(`creating ${staticCount} pod-shaped cgroups...`);
   for (let i = 0; i < staticCount; i++) cgroups.push(podCgroups(node.cgroupScope).pod);
+  const sample = async (t: number, since: { cpuSeconds: number }, period: number, started: number) => {
+    const now = usage(pid);
+    const s: Sample = {
+      t,
+      rssMiB: now.rssMiB,
+      heapUsedMiB: (await agent.metric('nodejs_heap_size_used_bytes')) / 2 ** 20,
+      cpuPercent: (100 * (now.cpuSeconds - since.cpuSeconds)) / period,
+      reportedCpuPercent: 100 * (await agent.metric('crosstalk_agent_cpu_ratio')),
+      cgroups: await agent.metric('crosstalk_agent_cgroups'),
+      containersStarted: started,
+    };
+    return { s, now };
+  };
+  // Idle: no session names the node, so nothing is loaded.
+  const idle: Sample[] = [];
+  let idleBase = usage(pid);
+  for (let t = 2; t <= idleSeconds; t += 2) {
+    await sleep(2000);
+    const { s, now } = await sample(t - idleSeconds, idleBase, 2, 0);
+    idle.push(s);
+    idleBase = now;
+  }
   const session = {
     apiVersion: 'crosstalk.dev/v1alpha1',
     kind: 'DiagnosticSession',
@@ -71,17 +121,7 @@ try {
     if ((await agent.metric('crosstalk_agent_probes_attached')) !== 1) throw new Error('probes not attached yet');
   }, 60_000);
 
-  const table = new Table({
-    head: [
-      't (s)',
-      'agent RSS (MiB)',
-      'JS heap used (MiB)',
-      'agent CPU (% of a core)',
-      'cgroups known',
-      'containers started',
-    ],
-    style: { head: [], border: [] },
-  });
+  const samples: Sample[] = [];
   let started = 0;
   let last = usage(pid);
   const t0 = Date.now();
@@ -99,24 +139,44 @@ try {
     );
     const elapsed = (Date.now() - t0) / 1000;
     if (elapsed >= nextSample) {
-      const now = usage(pid);
-      table.push([
-        elapsed.toFixed(0),
-        now.rssMiB.toFixed(1),
-        ((await agent.metric('nodejs_heap_size_used_bytes')) / 2 ** 20).toFixed(1),
-        ((100 * (now.cpuSeconds - last.cpuSeconds)) / 5).toFixed(1),
-        String(await agent.metric('crosstalk_agent_cgroups')),
-        String(started),
-      ]);
+      const { s, now } = await sample(Math.round(elapsed), last, 5, started);
+      samples.push(s);
       last = now;
       nextSample += 5;
     }
     await sleep(Math.max(0, 1000 - (Date.now() - tick)));
   }
+  const table = new Table({
+    head: [
+      't (s)',
+      'agent RSS (MiB)',
+      'JS heap used (MiB)',
+      'agent CPU (% of a core)',
+      'as it reports itself',
+      'cgroups known',
+      'containers started',
+    ],
+    style: { head: [], border: [] },
+  });
+  for (const s of [...idle, ...samples])
+    table.push([
+      String(s.t),
+      s.rssMiB.toFixed(1),
+      s.heapUsedMiB.toFixed(1),
+      s.cpuPercent.toFixed(1),
+      s.reportedCpuPercent.toFixed(1),
+      String(s.cgroups),
+      String(s.containersStarted),
+    ]);
   console.log(
-    `agent footprint: ${staticCount} static pod cgroups (x hierarchies) + ${churnPerSecond} new containers/s for ${seconds} s`,
+    `agent footprint: idle ${idleSeconds} s (t <= 0, no session), then ${staticCount} static pod cgroups (x hierarchies) + ${churnPerSecond} new containers/s for ${seconds} s${nodeOptions ? `; agent node options: ${nodeOptions}` : ''}`,
   );
   console.log(table.toString());
+  if (args.values.json)
+    writeFileSync(
+      args.values.json,
+      JSON.stringify({ staticCount, churnPerSecond, seconds, idleSeconds, nodeOptions, idle, samples }, null, 2),
+    );
   await agent.stop();
   await operator.stop();
 } finally {

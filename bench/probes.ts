@@ -8,25 +8,33 @@
 //   - with the cache probe on software counters (no hardware PMU here),
 //   - as crosstalk top and runq-snoop run them (every cgroup a victim),
 // and the same load under bpftrace running runqlat.bt's logic, for comparison; plus the
-// load's own throughput in each case. bpf_stats_enabled is restored afterwards.
-// Run as root: npm run bench:probes [-- seconds]
+// load's own throughput in each case (against the load alone right before it, with
+// bpf_stats off as on a node and on as while counted), and each program's size (instructions after the
+// verifier's rewrites, JIT bytes). bpf_stats_enabled is restored afterwards.
+// Run as root: npm run bench:probes [-- seconds] [--json file] (the figures, for npm run bench)
+// [--quick] (only the victim, no-victim and bpftrace configurations)
 import Table from 'cli-table3';
 import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { parseArgs } from 'node:util';
 import { z } from 'zod';
 
 import { ProbeSession, type ProbeOptions } from '../agent/probes/index.js';
 import { TestCgroup } from '../testbed/host/cgroups.js';
 
-const seconds = Number(process.argv[2] ?? 5);
+const args = parseArgs({ options: { json: { type: 'string' }, quick: { type: 'boolean' } }, allowPositionals: true });
+const seconds = Number(args.positionals[0] ?? 5);
 const statsSysctl = '/proc/sys/kernel/bpf_stats_enabled';
 
 interface ProgramCost {
   readonly name: string;
   readonly runs: number;
   readonly nsPerRun: number;
+  /** Instructions as run (after the verifier's rewrites) and JIT-compiled bytes. */
+  readonly insns?: number;
+  readonly jitedBytes?: number;
 }
 
 interface LoadResult {
@@ -37,8 +45,28 @@ interface LoadResult {
 
 interface Run {
   readonly label: string;
+  /** The load alone right before this configuration was loaded (paired: noise drifts). */
+  readonly alone: LoadResult;
+  /** The load with the kernel's run-time accounting off (what a node pays). */
   readonly load: LoadResult;
+  /** The same with it on, while the programs' costs are counted. */
+  readonly loadCounted: LoadResult;
   readonly programs: readonly ProgramCost[];
+}
+
+/** The load with nothing loaded, bpf_stats off. */
+function loadAlone(cgroup: TestCgroup): Promise<LoadResult> {
+  writeFileSync(statsSysctl, '0');
+  return runLoad(cgroup);
+}
+
+/** Runs the load twice: with bpf_stats off (its own speed, as on a node) and on (the
+ * programs' run time counted; the accounting's two clock reads per run slow it more). */
+async function measuredLoad(cgroup: TestCgroup, counted: () => Promise<LoadResult>) {
+  writeFileSync(statsSysctl, '0');
+  const load = await runLoad(cgroup);
+  writeFileSync(statsSysctl, '1');
+  return { load, loadCounted: await counted() };
 }
 
 /** Runs the load in the cgroup for the configured time and parses stress-ng's metrics. */
@@ -68,6 +96,8 @@ function costs(before: Map<string, [bigint, bigint]>, after: Map<string, [bigint
 }
 
 async function crosstalkRun(label: string, cgroup: TestCgroup, options: ProbeOptions, victim: boolean): Promise<Run> {
+  const alone = await loadAlone(cgroup);
+  const existing = new Set(loadedPrograms().map((p) => p.id));
   const session = ProbeSession.open(options);
   try {
     if (victim) {
@@ -78,11 +108,23 @@ async function crosstalkRun(label: string, cgroup: TestCgroup, options: ProbeOpt
       ]);
     }
     session.attach();
+    const sizes = new Map(
+      loadedPrograms()
+        .filter((p) => !existing.has(p.id))
+        .map((p) => [p.name ?? '', { insns: (p.bytes_xlated ?? 0) / 8, jitedBytes: p.bytes_jited ?? 0 }]),
+    );
     const snapshot = () =>
       new Map(session.programStats().map((p): [string, [bigint, bigint]] => [p.name, [p.runTimeNs, p.runCount]]));
-    const before = snapshot();
-    const load = await runLoad(cgroup);
-    return { label, load, programs: costs(before, snapshot()).filter((p) => p.runs > 0) };
+    let before = snapshot();
+    const loads = await measuredLoad(cgroup, () => {
+      before = snapshot();
+      return runLoad(cgroup);
+    });
+    const programs = costs(before, snapshot())
+      .filter((p) => p.runs > 0)
+      // bpftool shows names cut to the kernel's 15 characters.
+      .map((p) => ({ ...p, ...sizes.get(p.name.slice(0, 15)) }));
+    return { label, alone, ...loads, programs };
   } finally {
     session.close();
   }
@@ -94,6 +136,8 @@ const bpftoolProgs = z.array(
     name: z.string().optional(),
     run_time_ns: z.number().optional(),
     run_cnt: z.number().optional(),
+    bytes_xlated: z.number().optional(),
+    bytes_jited: z.number().optional(),
   }),
 );
 
@@ -113,6 +157,7 @@ tracepoint:sched:sched_switch {
 END { clear(@qtime); clear(@usecs); }`;
 
 async function bpftraceRun(cgroup: TestCgroup): Promise<Run> {
+  const alone = await loadAlone(cgroup);
   const existing = new Set(loadedPrograms().map((p) => p.id));
   const bpftrace = spawn('bpftrace', ['-e', runqlat], { stdio: ['ignore', 'pipe', 'pipe'] });
   try {
@@ -124,18 +169,24 @@ async function bpftraceRun(cgroup: TestCgroup): Promise<Run> {
       await sleep(20);
     }
     await sleep(500);
+    const ours = () => loadedPrograms().filter((p) => !existing.has(p.id));
+    const key = (p: { id: number; name?: string | undefined }) => `${p.name ?? 'prog'}#${p.id}`;
+    const sizes = new Map(
+      ours().map((p) => [key(p), { insns: (p.bytes_xlated ?? 0) / 8, jitedBytes: p.bytes_jited ?? 0 }]),
+    );
     const snapshot = () =>
       new Map(
-        loadedPrograms()
-          .filter((p) => !existing.has(p.id))
-          .map((p): [string, [bigint, bigint]] => [
-            `${p.name ?? 'prog'}#${p.id}`,
-            [BigInt(p.run_time_ns ?? 0), BigInt(p.run_cnt ?? 0)],
-          ]),
+        ours().map((p): [string, [bigint, bigint]] => [key(p), [BigInt(p.run_time_ns ?? 0), BigInt(p.run_cnt ?? 0)]]),
       );
-    const before = snapshot();
-    const load = await runLoad(cgroup);
-    return { label: 'bpftrace runqlat.bt', load, programs: costs(before, snapshot()).filter((p) => p.runs > 0) };
+    let before = snapshot();
+    const loads = await measuredLoad(cgroup, () => {
+      before = snapshot();
+      return runLoad(cgroup);
+    });
+    const programs = costs(before, snapshot())
+      .filter((p) => p.runs > 0)
+      .map((p) => ({ ...p, ...sizes.get(p.name) }));
+    return { label: 'bpftrace runqlat.bt', alone, ...loads, programs };
   } finally {
     const exited = once(bpftrace, 'exit');
     bpftrace.kill('SIGINT');
@@ -145,23 +196,28 @@ async function bpftraceRun(cgroup: TestCgroup): Promise<Run> {
 
 function print(baseline: LoadResult, runs: readonly Run[]): void {
   const table = new Table({
-    head: ['configuration', 'program', 'runs', 'ns/run'],
+    head: ['configuration', 'program', 'runs', 'ns/run', 'insns', 'JIT bytes'],
     style: { head: [], border: [] },
   });
-  for (const run of runs) for (const p of run.programs) table.push([run.label, p.name, p.runs, p.nsPerRun.toFixed(0)]);
+  for (const run of runs)
+    for (const p of run.programs)
+      table.push([run.label, p.name, p.runs, p.nsPerRun.toFixed(0), p.insns ?? '', p.jitedBytes ?? '']);
   console.log(table.toString());
   const load = new Table({
-    head: ['configuration', 'switches/s', 'ns per switch', 'slowdown'],
+    head: ['configuration', 'switches/s', 'ns per switch', 'slowdown', 'slowdown, bpf_stats on'],
     style: { head: [], border: [] },
   });
-  load.push(['no probes', baseline.opsPerSecond.toFixed(0), baseline.nsPerSwitch.toFixed(0), '1.00x']);
-  for (const run of runs)
+  load.push(['no probes (mean)', baseline.opsPerSecond.toFixed(0), baseline.nsPerSwitch.toFixed(0), '1.00x', '']);
+  for (const run of runs) {
+    const ratio = (l: LoadResult) => `${(l.nsPerSwitch / run.alone.nsPerSwitch).toFixed(2)}x`;
     load.push([
       run.label,
       run.load.opsPerSecond.toFixed(0),
       run.load.nsPerSwitch.toFixed(0),
-      `${(run.load.nsPerSwitch / baseline.nsPerSwitch).toFixed(2)}x`,
+      ratio(run.load),
+      ratio(run.loadCounted),
     ]);
+  }
   console.log(load.toString());
   const switchCost = (run: Run | undefined, match: RegExp) => run?.programs.find((p) => match.test(p.name))?.nsPerRun;
   const ours = switchCost(runs[0], /^cpu_switch/);
@@ -187,28 +243,37 @@ async function main(): Promise<void> {
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
-    writeFileSync(statsSysctl, '1');
     console.log(
       `load: stress-ng --switch 2 for ${seconds} s in a fresh cgroup; kernel ${readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim()}`,
     );
-    const baseline = await runLoad(cgroup);
     const all: ProbeOptions = { probes: ['cpu', 'io', 'memory', 'lifecycle'] };
     const runs = [
       await crosstalkRun('crosstalk, load is a victim', cgroup, all, true),
       await crosstalkRun('crosstalk, no victim', cgroup, all, false),
-      await crosstalkRun('crosstalk raw_tp, victim', cgroup, { ...all, forceRawTracepoints: true }, true),
-      await crosstalkRun('crosstalk cache (software)', cgroup, { probes: ['cache'], softwareCounters: true }, false),
-      // The node-local tools: every cgroup a victim (crosstalk top), slow-wait records (runq-snoop).
-      await crosstalkRun('crosstalk top (every cgroup)', cgroup, { ...all, allCgroups: true }, false),
-      await crosstalkRun(
-        'crosstalk runq-snoop -t 10',
-        cgroup,
-        { probes: ['cpu'], allCgroups: true, runqSlowNs: 10e6 },
-        false,
-      ),
-      await bpftraceRun(cgroup),
     ];
+    if (!args.values.quick)
+      runs.push(
+        await crosstalkRun('crosstalk raw_tp, victim', cgroup, { ...all, forceRawTracepoints: true }, true),
+        await crosstalkRun('crosstalk cache (software)', cgroup, { probes: ['cache'], softwareCounters: true }, false),
+        // The node-local tools: every cgroup a victim (crosstalk top), slow-wait records (runq-snoop).
+        await crosstalkRun('crosstalk top (every cgroup)', cgroup, { ...all, allCgroups: true }, false),
+        await crosstalkRun(
+          'crosstalk runq-snoop -t 10',
+          cgroup,
+          { probes: ['cpu'], allCgroups: true, runqSlowNs: 10e6 },
+          false,
+        ),
+      );
+    runs.push(await bpftraceRun(cgroup));
+    // Each configuration's slowdown is against the load alone right before it; their mean
+    // is the table's baseline, their spread this run's noise.
+    const alone = runs.map((r) => r.alone);
+    const mean = (f: (l: LoadResult) => number) => alone.reduce((sum, l) => sum + f(l), 0) / alone.length;
+    const baseline = { opsPerSecond: mean((l) => l.opsPerSecond), nsPerSwitch: mean((l) => l.nsPerSwitch) };
+    const spread = alone.map((l) => l.nsPerSwitch);
+    console.log(`no probes: ${Math.min(...spread).toFixed(0)}-${Math.max(...spread).toFixed(0)} ns per switch`);
     print(baseline, runs);
+    if (args.values.json) writeFileSync(args.values.json, JSON.stringify({ seconds, baseline, runs }, null, 2));
   } finally {
     restore();
     await cgroup.remove();
