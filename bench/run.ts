@@ -11,6 +11,8 @@ import { cpus, tmpdir, totalmem } from 'node:os';
 import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 
+import { z } from 'zod';
+
 import { agentChart, probeChart, renderPng } from './charts.js';
 import { parseAgentFigures, parseProbeFigures, programCost, type AgentFigures, type ProbeFigures } from './figures.js';
 import { assessTargets, type Target } from './targets.js';
@@ -183,6 +185,55 @@ function agentSection(runs: readonly AgentFigures[], chart: string): string[] {
   ];
 }
 
+/** What each layer the agent loads adds to a fresh Node's RSS (after a full GC), and the
+ * V8 heap spaces at the end: where the memory outside the JS heap goes. */
+function memoryLayers(nodeFlags: readonly string[]): { layer: string; rssMiB: number; note: string }[] {
+  const script = `
+    import v8 from 'node:v8';
+    const out = [];
+    const mib = (n) => n / 2 ** 20;
+    const step = (layer) => {
+      globalThis.gc();
+      const m = process.memoryUsage();
+      const space = (name) => mib(v8.getHeapSpaceStatistics().find((s) => s.space_name === name)?.space_size ?? 0);
+      out.push({ layer, rssMiB: mib(m.rss), note: 'heap used ' + mib(m.heapUsed).toFixed(1) + ', new space ' +
+        space('new_space').toFixed(1) + ', code ' + space('code_space').toFixed(1) + ', external ' + mib(m.external).toFixed(1) + ' MiB' });
+    };
+    step('node itself');
+    await import('undici'); step('+ undici (HTTP)');
+    await import('@kubernetes/client-node'); step('+ @kubernetes/client-node');
+    await import('./build/js/agent/node-agent.js'); step('+ the idle agent (build/js/agent/node-agent.js)');
+    const native = await import('./build/js/agent/native/binding.js');
+    native.loadBinding(); step('+ the addon (libbpf, loaded with the first session)');
+    console.log(JSON.stringify(out));`;
+  const out = execFileSync(process.execPath, ['--expose-gc', ...nodeFlags, '--input-type=module', '-e', script], {
+    cwd: root,
+    encoding: 'utf8',
+  });
+  return z
+    .array(z.object({ layer: z.string(), rssMiB: z.number(), note: z.string() }))
+    .parse(JSON.parse(out.trim().split('\n').at(-1)!));
+}
+
+function memorySection(): string[] {
+  const plain = memoryLayers([]);
+  const capped = memoryLayers(['--max-semi-space-size=1']);
+  return [
+    "### Where the agent's memory goes",
+    '',
+    'Each layer the agent loads, imported one after the other into a fresh Node (RSS after a full GC):',
+    '',
+    '| layer | RSS (MiB) | added | with --max-semi-space-size=1 | V8 (default flags) |',
+    '|---|---|---|---|---|',
+    ...plain.map(
+      (l, i) =>
+        `| ${l.layer} | ${l.rssMiB.toFixed(1)} | ${i ? `+${(l.rssMiB - plain[i - 1]!.rssMiB).toFixed(1)}` : ''} | ` +
+        `${capped[i]?.rssMiB.toFixed(1) ?? ''} | ${l.note} |`,
+    ),
+    '',
+  ];
+}
+
 async function main(): Promise<void> {
   if (process.getuid?.() !== 0) throw new Error('the benchmarks need root (eBPF, cgroups, the control plane)');
   const scratch = mkdtempSync(join(tmpdir(), 'crosstalk-bench-'));
@@ -240,6 +291,7 @@ async function main(): Promise<void> {
       ...probeSection(probes, probePng),
       ...profileSection(probes),
       ...agentSection(agentRuns, agentPng),
+      ...memorySection(),
       '## Operator',
       '',
       `\`npm run bench:operator -- ${operatorArgs.join(' ')}\`:`,
