@@ -253,7 +253,7 @@ async function main(): Promise<void> {
     const agentRuns: AgentFigures[] = [];
     // As shipped, then with V8's young generation capped (it grows to 2 x 16 MiB otherwise).
     const agentConfigs = quick
-      ? [['10', '2', '4', '--idle-seconds', '2']]
+      ? [['10', '2', '6', '--idle-seconds', '2']]
       : [
           ['110', '2', '60'],
           ['110', '2', '60', '--node-options', '--max-semi-space-size=1'],
