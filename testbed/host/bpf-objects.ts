@@ -44,7 +44,7 @@ export const bpfKey = (kind: BpfKind, id: number) => `${kind}:${id}`;
 const fdKinds: Record<string, BpfKind> = {
   'anon_inode:bpf-prog': 'prog',
   'anon_inode:bpf-map': 'map',
-  'anon_inode:bpf-link': 'link',
+  'anon_inode:bpf_link': 'link', // sic: the kernel names link files with an underscore
 };
 
 /** The objects `pid` holds a descriptor of, as bpfKey()s. */
