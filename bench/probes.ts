@@ -122,8 +122,8 @@ async function crosstalkRun(label: string, cgroup: TestCgroup, options: ProbeOpt
     });
     const programs = costs(before, snapshot())
       .filter((p) => p.runs > 0)
-      // bpftool shows names cut to the kernel's 15 characters.
-      .map((p) => ({ ...p, ...sizes.get(p.name.slice(0, 15)) }));
+      // bpftool shows the full name when the program has BTF, else the kernel's 15 characters.
+      .map((p) => ({ ...p, ...(sizes.get(p.name) ?? sizes.get(p.name.slice(0, 15))) }));
     return { label, alone, ...loads, programs };
   } finally {
     session.close();
