@@ -18,7 +18,8 @@ mountpoint -q /sys/fs/bpf || { step "mounting bpffs"; mount -t bpf bpf /sys/fs/b
 
 packages=(clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool make g++ pkg-config
   openssl stress-ng fio bpftrace tmux time util-linux
-  qemu-system-x86 busybox-static cpio xz-utils kmod)
+  qemu-system-x86 busybox-static cpio xz-utils kmod
+  buildah skopeo umoci)
 missing=()
 for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then
@@ -51,7 +52,7 @@ npm run --silent build:native
 step "compiling the agent and the operator to JavaScript (build/js)"
 npx tsc -p tsconfig.build.json
 
-step "building the control plane (etcd, kube-apiserver, kubectl; cached by version)"
+step "building the control plane and helm (etcd, kube-apiserver, kube-scheduler, kubectl, helm; cached by version)"
 testbed/cluster/build.sh >/dev/null
 
 step "setup complete (node $(node --version))"

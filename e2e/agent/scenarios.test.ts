@@ -369,7 +369,9 @@ describe('noisy-neighbour scenarios (e2e)', function () {
           name: 'cache-small',
           namespace: 'shop',
           labels: { app: 'cache-small' },
-          containers: [{ name: 'app', command: reread(ownLimitFile), cpus: '1', resources: { limits: { memory: '32Mi' } } }],
+          containers: [
+            { name: 'app', command: reread(ownLimitFile), cpus: '1', resources: { limits: { memory: '32Mi' } } },
+          ],
         },
       },
     ] as const) {

@@ -105,7 +105,7 @@ describe('operator (e2e)', function () {
 
     before(async function () {
       requireOrSkip(this, missingRoot());
-      await k(['create', 'namespace', leaseNamespace]);
+
       for (const ns of ['shop', 'batch', 'bad', 'cart']) await k(['create', 'namespace', ns]);
       for (const [name, labels] of [
         ['node-a', {}],

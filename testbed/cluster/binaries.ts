@@ -1,4 +1,4 @@
-// The control-plane binaries, built from the Go module proxy by build.sh into a cache
+// The control-plane binaries and helm, built from the Go module proxy by build.sh into a cache
 // outside the repository (about 5 minutes the first time, instant afterwards).
 import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -11,7 +11,9 @@ export interface ControlPlaneBinaries {
   readonly etcd: string;
   readonly kubeApiserver: string;
   readonly kubeControllerManager: string;
+  readonly kubeScheduler: string;
   readonly kubectl: string;
+  readonly helm: string;
 }
 
 const buildScript = fileURLToPath(new URL('build.sh', import.meta.url));
@@ -53,7 +55,9 @@ function runBuild(): Promise<ControlPlaneBinaries> {
         etcd: join(dir, 'etcd'),
         kubeApiserver: join(dir, 'kube-apiserver'),
         kubeControllerManager: join(dir, 'kube-controller-manager'),
+        kubeScheduler: join(dir, 'kube-scheduler'),
         kubectl: join(dir, 'kubectl'),
+        helm: join(dir, 'helm'),
       });
     });
   });

@@ -32,6 +32,7 @@ import {
   type ClientSubject,
   type Identity,
 } from './identities.js';
+import { renderTestbedAccess } from './chart.js';
 import { kubectl, type KubectlTarget } from './kubectl.js';
 import { abandonedDirectories, claimDirectory } from './ownership.js';
 import { renderKubeconfig } from './kubeconfig.js';
@@ -49,6 +50,11 @@ export interface ControlPlaneOptions {
   readonly crds?: readonly string[];
   /** How long each component may take to become healthy (default 60 s). */
   readonly startTimeoutMs?: number;
+  /** A cluster that runs workloads as a user's does (the install lane): ServiceAccount
+   * admission (pods get their projected token), kube-scheduler, and the deployment,
+   * replicaset, daemonset and serviceaccount controllers; crosstalk's access rules come
+   * from installing the chart rather than from the test bed. */
+  readonly workloads?: boolean;
 }
 
 export interface StopOptions {
@@ -64,9 +70,14 @@ export interface ComponentInfo {
 }
 
 export const defaultControllers: readonly string[] = ['garbage-collector-controller', 'namespace-controller'];
+const workloadControllers: readonly string[] = [
+  'deployment-controller',
+  'replicaset-controller',
+  'daemonset-controller',
+  'serviceaccount-controller',
+];
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
-export const rbacManifest = join(repoRoot, 'testbed/cluster/rbac.yaml');
 
 /** The repository's CRD manifests, crds/*.yaml, in name order. */
 export function crdManifests(): string[] {
@@ -90,6 +101,7 @@ export class ControlPlane implements KubectlTarget {
   private readonly unregisterExitCleanup: () => void;
   private apiserverPort = 0;
   private etcdPorts = { client: 0, peer: 0 };
+  private workloads = false;
   private stopping: Promise<void> | undefined;
 
   private constructor(
@@ -180,18 +192,40 @@ export class ControlPlane implements KubectlTarget {
   private async boot(options: ControlPlaneOptions): Promise<void> {
     const timeoutMs = options.startTimeoutMs ?? 60_000;
     await this.startEtcd(timeoutMs);
-    await this.startApiserver(timeoutMs);
-    await kubectl(this, ['apply', '--server-side', '-f', rbacManifest], { check: true });
+    await this.startApiserver(timeoutMs, undefined, options.workloads ?? false);
+    if (!options.workloads) {
+      const access = await renderTestbedAccess(this.binaries);
+      await kubectl(this, ['apply', '--server-side', '-f', '-'], { input: access, check: true });
+    }
     // Before the controller manager, so that its garbage collector sees the CRDs' types at once.
     await this.installCrds(options.crds ?? crdManifests());
-    const controllers = options.controllers ?? defaultControllers;
+    const controllers = [
+      ...(options.controllers ?? defaultControllers),
+      ...(options.workloads ? workloadControllers : []),
+    ];
     if (controllers.length > 0) await this.startControllerManager(controllers);
+    if (options.workloads) await this.startScheduler();
   }
 
-  private async startEtcd(timeoutMs: number): Promise<void> {
-    await this.withFreePorts(async () => {
-      const client = await freeLoopbackPort();
-      const peer = await freeLoopbackPort();
+  /** An outage: stops kube-apiserver and etcd (SIGTERM), keeping their data and ports;
+   * clients see connections refused until restoreApi(). */
+  async stopApi(): Promise<void> {
+    for (const name of ['kube-apiserver', 'etcd']) {
+      const component = this.processes.find((p) => p.name === name && p.running);
+      await component?.stop();
+    }
+  }
+
+  /** Starts etcd and kube-apiserver again on the same ports, with the same data. */
+  async restoreApi(timeoutMs = 60_000): Promise<void> {
+    await this.startEtcd(timeoutMs, this.etcdPorts);
+    await this.startApiserver(timeoutMs, this.apiserverPort);
+  }
+
+  private async startEtcd(timeoutMs: number, ports?: { client: number; peer: number }): Promise<void> {
+    await this.onPorts(ports !== undefined, async () => {
+      const client = ports?.client ?? (await freeLoopbackPort());
+      const peer = ports?.peer ?? (await freeLoopbackPort());
       const clientUrl = `http://127.0.0.1:${client}`;
       const peerUrl = `http://127.0.0.1:${peer}`;
       // prettier-ignore
@@ -208,12 +242,13 @@ export class ControlPlane implements KubectlTarget {
     });
   }
 
-  private async startApiserver(timeoutMs: number): Promise<void> {
+  private async startApiserver(timeoutMs: number, fixedPort?: number, workloads = this.workloads): Promise<void> {
+    this.workloads = workloads;
     const pki = this.pki;
     // /readyz is public (system:public-info-viewer); only the server's CA is needed.
     const ca = readFileSync(pki.serverCa.cert);
-    await this.withFreePorts(async () => {
-      const port = await freeLoopbackPort();
+    await this.onPorts(fixedPort !== undefined, async () => {
+      const port = fixedPort ?? (await freeLoopbackPort());
       // prettier-ignore
       const apiserver = this.launch('kube-apiserver', this.binaries.kubeApiserver, [
         '--etcd-servers', `http://127.0.0.1:${this.etcdPorts.client}`,
@@ -226,8 +261,8 @@ export class ControlPlane implements KubectlTarget {
         '--authorization-mode', 'RBAC',
         '--service-cluster-ip-range', '10.0.0.0/24',
         '--allow-privileged=true',
-        // Pods are created by tests and the node harness, which mount no service-account tokens.
-        '--disable-admission-plugins', 'ServiceAccount',
+        // Pods of tests and the node harness mount no service-account tokens; workloads do.
+        ...(workloads ? [] : ['--disable-admission-plugins', 'ServiceAccount']),
         // The "kubernetes" endpoint would have to be a non-loopback address.
         '--endpoint-reconciler-type', 'none',
         '--profiling=false',
@@ -253,6 +288,28 @@ export class ControlPlane implements KubectlTarget {
     if (!kcm.running) {
       throw new ControlPlaneError('ComponentExited', `kube-controller-manager exited:\n${kcm.logTail()}`);
     }
+  }
+
+  /** The default scheduler binds pods (a DaemonSet's carry node affinity, not a node name). */
+  private async startScheduler(): Promise<void> {
+    const kubeconfig = this.writeKubeconfig('kube-scheduler', {
+      commonName: 'system:kube-scheduler',
+      organizations: [],
+    });
+    // prettier-ignore
+    const scheduler = this.launch('kube-scheduler', this.binaries.kubeScheduler, [
+      '--kubeconfig', kubeconfig, '--authentication-kubeconfig', kubeconfig, '--authorization-kubeconfig', kubeconfig,
+      '--leader-elect=false', '--secure-port', '0',
+    ]);
+    await sleep(300);
+    if (!scheduler.running) {
+      throw new ControlPlaneError('ComponentExited', `kube-scheduler exited:\n${scheduler.logTail()}`);
+    }
+  }
+
+  /** Starts a component on the ports it had (a restart), or on fresh ones. */
+  private onPorts(fixed: boolean, start: () => Promise<void>): Promise<void> {
+    return fixed ? start() : this.withFreePorts(start);
   }
 
   /** Starts a component on freshly chosen ports, choosing again when another process took

@@ -1,6 +1,6 @@
 // Who talks to the e2e API server. Each identity is a client certificate whose subject
-// RBAC sees as user (CN) and groups (O); testbed/cluster/rbac.yaml grants the operator and
-// agent identities exactly what they need.
+// RBAC sees as user (CN) and groups (O); the chart's access rules, bound to these users
+// (testbed/cluster/chart.ts), grant the operator and agent identities exactly what they need.
 import { ControlPlaneError } from './errors.js';
 
 /** `admin` (system:masters), `operator`, or `agent:<node name>` (one per node). */
@@ -16,10 +16,12 @@ export interface ClientSubject {
 export const operatorUserName = 'crosstalk-operator';
 export const agentGroup = 'crosstalk:agents';
 
-/** The user name of the agent on `node`; the admission policy in rbac.yaml compares it with
- * a NodeDiagnostic's spec.nodeName. */
+/** Agents' user names are this prefix and their node's name (the chart's
+ * agent.nodeUserPrefix, which its admission policy compares with spec.nodeName). */
+export const agentUserPrefix = 'crosstalk-agent:';
+
 export function agentUserName(node: string): string {
-  return `crosstalk-agent:${node}`;
+  return `${agentUserPrefix}${node}`;
 }
 
 /** kube-controller-manager's own identity, bound by the API server's bootstrap RBAC. */

@@ -2,12 +2,14 @@
 // identity's kubeconfig and a short leader lease, its log beside the control plane's.
 import { join } from 'node:path';
 
+import { testbedRelease } from '../cluster/chart.js';
 import { ComponentProcess } from '../cluster/component-process.js';
 import type { ControlPlane } from '../cluster/control-plane.js';
 
 /** Short leases so that failover tests take seconds, not the production 15 s. */
 export const testLeaseArgs = ['--lease-duration', '4s', '--renew-deadline', '3s', '--retry-period', '500ms'];
-export const leaseNamespace = 'crosstalk-system';
+/** The chart's release namespace, where the operator's lease Role is. */
+export const leaseNamespace = testbedRelease.namespace;
 
 export class OperatorProcess {
   private constructor(

@@ -16,7 +16,7 @@ import {
   type V1OwnerReference,
   type V1Pod,
 } from '@kubernetes/client-node';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { arch, cpus, release, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -30,6 +30,7 @@ import { abandonedDirectories, claimDirectory, releaseDirectory } from '../clust
 import { qosCgroupPath, type CgroupDriver } from './cgroup-layout.js';
 import { applyLimits, minShares, type ContainerResources } from './cgroup-limits.js';
 import { HarnessError } from './errors.js';
+import { ImageStore } from './image-store.js';
 import { nodeManifest, nodeStatus, type NodeFacts } from './node-status.js';
 import { cpusAnnotationPrefix, parseRunnablePod, type RunnablePod } from './pod-spec.js';
 import { PodRuntime, type HarnessPod, type PodEnvironment } from './pod-runtime.js';
@@ -48,6 +49,9 @@ export interface NodeHarnessOptions {
   /** How often the Node's Ready condition is refreshed (default 10 s). */
   readonly heartbeatIntervalMs?: number;
   readonly clock?: () => Date;
+  /** Images this node holds, by reference, as OCI archives (what `kind load` gives a kind
+   * node): a container of one of them without a command runs the image, sandboxed. */
+  readonly images?: Readonly<Record<string, string>>;
 }
 
 export interface HarnessContainerSpec {
@@ -78,8 +82,15 @@ export interface CloseOptions {
   readonly keepLogs?: boolean;
 }
 
-/** Pod addresses: the processes share the host's network. */
+/** Pod addresses: the processes share the host's network; pods that run images get an
+ * address of their own on loopback (two replicas may listen on the same port), unique to
+ * this test process. */
 const hostIP = '127.0.0.1';
+let imagePods = 0;
+function nextPodIP(): string {
+  const n = ++imagePods;
+  return `127.${20 + (process.pid % 200)}.${(n >> 8) & 255}.${n & 255}`;
+}
 const defaultImage = 'harness.crosstalk.dev/process';
 const logDirPrefix = 'crosstalk-harness-';
 const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
@@ -138,6 +149,8 @@ export class NodeHarness {
   private readonly facts: NodeFacts;
   private readonly readySince: Date;
   private readonly ownsLogDir: boolean;
+  private readonly images: ImageStore;
+  private readonly config: KubeConfig;
   private readonly starts = new Map<string, Promise<PodStart>>();
   private readonly running = new Map<string, PodRuntime>();
   private readonly keys = new Map<string, PodKey>();
@@ -159,6 +172,8 @@ export class NodeHarness {
     this.ownsLogDir = options.logDir === undefined;
     this.logDir = options.logDir ?? mkdtempSync(join(tmpdir(), `${logDirPrefix}${options.nodeName}-`));
     if (this.ownsLogDir) claimDirectory(this.logDir);
+    this.images = new ImageStore(options.images ?? {}, join(this.logDir, '.images'));
+    this.config = config;
     this.core = config.makeApiClient(CoreV1Api);
     this.facts = {
       name: options.nodeName,
@@ -351,7 +366,8 @@ export class NodeHarness {
 
   private async startPod(pod: V1Pod): Promise<PodStart> {
     try {
-      const runtime = await PodRuntime.start(parseRunnablePod(pod), this.podEnvironment());
+      const placement = { podIP: nextPodIP(), hostIP, hasImage: (image: string) => this.images.has(image) };
+      const runtime = await PodRuntime.start(parseRunnablePod(pod, placement), this.podEnvironment());
       this.running.set(runtime.uid, runtime);
       return { runtime };
     } catch (err: unknown) {
@@ -370,7 +386,34 @@ export class NodeHarness {
       hostIP,
       clock: this.clock,
       publish: (pod, status) => this.publishPodStatus(pod, status),
+      images: this.images,
+      apiServer: apiServerAddress(this.config),
+      serviceAccountDir: (pod) => this.serviceAccountDir(pod),
     };
+  }
+
+  /** The projected service-account volume kubelet would mount: a token bound to the pod
+   * (so the API server knows its node), the cluster's CA and the namespace. */
+  private async serviceAccountDir(pod: RunnablePod): Promise<string> {
+    const dir = join(this.logDir, `${pod.namespace}_${pod.name}_${pod.uid}`, 'serviceaccount');
+    mkdirSync(dir, { recursive: true });
+    const request = await this.core.createNamespacedServiceAccountToken({
+      namespace: pod.namespace,
+      name: pod.serviceAccountName,
+      body: {
+        spec: {
+          audiences: [],
+          expirationSeconds: 3607,
+          boundObjectRef: { apiVersion: 'v1', kind: 'Pod', name: pod.name, uid: pod.uid },
+        },
+      },
+    });
+    const cluster = this.config.getCurrentCluster();
+    const ca = cluster?.caData ? Buffer.from(cluster.caData, 'base64') : readFileSync(cluster?.caFile ?? '');
+    writeFileSync(join(dir, 'token'), request.status?.token ?? '');
+    writeFileSync(join(dir, 'ca.crt'), ca);
+    writeFileSync(join(dir, 'namespace'), pod.namespace);
+    return dir;
   }
 
   /** A pod that cannot run stays Pending with the reason in its containers' waiting state. */
@@ -501,4 +544,10 @@ async function reapAbandoned(): Promise<void> {
     }
   }
   for (const scope of abandoned) await TestCgroup.create(scope).remove();
+}
+
+/** Host and port of the API server the harness talks to, for in-cluster clients. */
+function apiServerAddress(config: KubeConfig): { host: string; port: string } {
+  const url = new URL(config.getCurrentCluster()?.server ?? 'https://127.0.0.1:443');
+  return { host: url.hostname, port: url.port || '443' };
 }

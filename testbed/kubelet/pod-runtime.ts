@@ -1,7 +1,8 @@
 // One pod running on a harness node: its cgroups in the kubelet layout (limits applied),
-// one real process per container, and the status kubelet would publish as they start and
-// exit. Stopping kills the processes and removes the cgroups; deleting the API object is
-// the node harness's part.
+// one real process per container (an image container inside its sandbox), and the status
+// kubelet would publish as they start, pass their readiness probes and exit. Stopping
+// kills the processes and removes the cgroups; deleting the API object is the node
+// harness's part.
 import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -11,8 +12,11 @@ import { TestCgroup } from '../host/cgroups.js';
 import { containerCgroupPath, podCgroupPath, type CgroupDriver, type QosClass } from './cgroup-layout.js';
 import { applyLimits } from './cgroup-limits.js';
 import { ContainerProcess, type ContainerExit } from './container-process.js';
-import type { RunnableContainer, RunnablePod } from './pod-spec.js';
+import type { ImageStore } from './image-store.js';
+import type { ImageRun, RunnableContainer, RunnablePod, VolumeMount } from './pod-spec.js';
 import { podPhase, podStatus, type ContainerView } from './pod-status.js';
+import { ReadinessProber } from './prober.js';
+import { sandboxCommand, type SandboxMount } from './sandbox.js';
 
 export interface HarnessContainer {
   readonly name: string;
@@ -51,12 +55,18 @@ export interface PodEnvironment {
   readonly clock: () => Date;
   /** Writes a pod's status to the API server; reports its own failures, never rejects. */
   readonly publish: (pod: RunnablePod, status: Record<string, unknown>) => Promise<void>;
+  readonly images: ImageStore;
+  /** Where in-cluster clients find the API server (KUBERNETES_SERVICE_HOST/PORT). */
+  readonly apiServer: { readonly host: string; readonly port: string };
+  /** A directory holding the pod's service-account token, ca.crt and namespace. */
+  readonly serviceAccountDir: (pod: RunnablePod) => Promise<string>;
 }
 
 export class PodRuntime implements HarnessPod {
   readonly finished: Promise<'Succeeded' | 'Failed'>;
   private statusChain: Promise<void> = Promise.resolve();
   private stopped = false;
+  private readonly probers = new Map<string, ReadinessProber>();
 
   private constructor(
     private readonly pod: RunnablePod,
@@ -65,6 +75,10 @@ export class PodRuntime implements HarnessPod {
     readonly containers: readonly (HarnessContainer & { readonly process: ContainerProcess })[],
     readonly startTime: Date,
   ) {
+    for (const spec of pod.containers) {
+      const probe = spec.imageRun?.readiness;
+      if (probe) this.probers.set(spec.name, new ReadinessProber(pod.podIP, probe, () => void this.publishStatus()));
+    }
     for (const container of containers) {
       void container.exited.then(() => {
         // As when a container's init process dies: whatever it left behind goes too.
@@ -119,6 +133,7 @@ export class PodRuntime implements HarnessPod {
   /** Kills every process of the pod and removes its cgroups; publishes nothing more. */
   async stop(): Promise<void> {
     this.stopped = true;
+    for (const prober of this.probers.values()) prober.stop();
     for (const container of this.containers) await container.cgroup.remove();
     await Promise.all(this.containers.map((c) => c.exited));
     await this.cgroup.remove();
@@ -133,7 +148,7 @@ export class PodRuntime implements HarnessPod {
         podStatus({
           startTime: this.startTime,
           hostIP: this.env.hostIP,
-          podIP: this.env.hostIP,
+          podIP: this.pod.podIP,
           qosClass: this.pod.qosClass,
           containers: this.views(),
         }),
@@ -149,6 +164,7 @@ export class PodRuntime implements HarnessPod {
         name: c.name,
         image: this.pod.containers.find((spec) => spec.name === c.name)?.image ?? '',
         id: c.id,
+        ...(this.probers.has(c.name) && { ready: !exit && (this.probers.get(c.name)?.ready ?? false) }),
         state: exit
           ? {
               kind: 'terminated',
@@ -177,10 +193,12 @@ async function startContainer(
   try {
     applyLimits(cgroup, spec.limits);
     const logFile = join(logDir, `${spec.name}.log`);
+    const launch = spec.imageRun
+      ? await imageLaunch(pod, spec, spec.imageRun, env, logDir)
+      : { argv: spec.argv, env: { HOSTNAME: pod.name, ...spec.env } };
     const process = await ContainerProcess.start({
       cgroup,
-      argv: spec.argv,
-      env: { HOSTNAME: pod.name, ...spec.env },
+      ...launch,
       ...(spec.cpus !== undefined && { cpus: spec.cpus }),
       logFile,
       clock: env.clock,
@@ -199,5 +217,59 @@ async function startContainer(
   } catch (err: unknown) {
     await cgroup.remove();
     throw err;
+  }
+}
+
+/** The sandboxed program of an image container and its environment: the image's, the
+ * in-cluster API address, the pod's; and, since a harness node's cgroups live beneath its
+ * scope, CROSSTALK_CGROUP_SCOPE (what the agent's --cgroup-scope reads). */
+async function imageLaunch(
+  pod: RunnablePod,
+  spec: RunnableContainer,
+  run: ImageRun,
+  env: PodEnvironment,
+  logDir: string,
+): Promise<{ argv: string[]; env: Record<string, string> }> {
+  const image = await env.images.unpack(spec.image);
+  const program = run.command ?? image.config.entrypoint;
+  const args = run.args ?? (run.command ? [] : image.config.cmd);
+  const mounts: SandboxMount[] = [];
+  for (const m of run.mounts)
+    mounts.push({ source: await volumeDir(pod, m, env, logDir), target: m.mountPath, readOnly: m.readOnly });
+  const argv = sandboxCommand({
+    rootfs: image.rootfs,
+    argv: [...program, ...args],
+    mounts,
+    hostPID: pod.hostPID,
+    security: run.security,
+    uid: image.config.uid ?? 0,
+    gid: image.config.gid ?? 0,
+  });
+  return {
+    argv,
+    env: {
+      PATH: '/usr/local/bin:/usr/bin:/bin',
+      ...image.config.env,
+      HOSTNAME: pod.name,
+      KUBERNETES_SERVICE_HOST: env.apiServer.host,
+      KUBERNETES_SERVICE_PORT: env.apiServer.port,
+      CROSSTALK_CGROUP_SCOPE: env.scope,
+      ...spec.env,
+    },
+  };
+}
+
+async function volumeDir(pod: RunnablePod, mount: VolumeMount, env: PodEnvironment, logDir: string): Promise<string> {
+  switch (mount.source.kind) {
+    case 'hostPath':
+      if (mount.source.create) mkdirSync(mount.source.path, { recursive: true });
+      return mount.source.path;
+    case 'serviceAccount':
+      return env.serviceAccountDir(pod);
+    case 'emptyDir': {
+      const dir = join(logDir, 'volumes', mount.volume);
+      mkdirSync(dir, { recursive: true });
+      return dir;
+    }
   }
 }

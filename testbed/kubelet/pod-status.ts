@@ -20,6 +20,8 @@ export interface ContainerView {
   /** The 64-hex container id, once the container exists. */
   readonly id?: string;
   readonly state: ContainerState;
+  /** Whether its readiness probe passes (default: whether it runs; no probe, no wait). */
+  readonly ready?: boolean;
 }
 
 export interface PodView {
@@ -47,7 +49,7 @@ export function kubeTime(date: Date): string {
 /** The pod's `status`, complete (a merge patch replaces its lists wholesale). */
 export function podStatus(view: PodView): Record<string, unknown> {
   const phase = podPhase(view.containers);
-  const ready = phase === 'Running' && view.containers.every((c) => c.state.kind === 'running');
+  const ready = phase === 'Running' && view.containers.every(isReady);
   const lastChange = latest([view.startTime, ...view.containers.map((c) => changedAt(c.state) ?? view.startTime)]);
   const condition = (type: string, status: boolean, at: Date, reason?: string) => ({
     type,
@@ -83,11 +85,15 @@ function containerStatus(container: ContainerView): Record<string, unknown> {
     image: container.image,
     imageID: '',
     ...(container.id !== undefined && { containerID: `containerd://${container.id}` }),
-    ready: state.kind === 'running',
+    ready: isReady(container),
     started: state.kind === 'running',
     restartCount: 0,
     state: stateJson(state),
   };
+}
+
+function isReady(container: ContainerView): boolean {
+  return container.state.kind === 'running' && (container.ready ?? true);
 }
 
 function stateJson(state: ContainerState): Record<string, unknown> {
