@@ -256,7 +256,7 @@ async function main(): Promise<void> {
       ? [['10', '2', '6', '--idle-seconds', '2']]
       : [
           ['110', '2', '60'],
-          ['110', '2', '60', '--node-options', '--max-semi-space-size=1'],
+          ['110', '2', '60', '--node-options=--max-semi-space-size=1'],
         ];
     for (const [i, config] of agentConfigs.entries()) {
       const json = join(scratch, `agent-${i}.json`);
