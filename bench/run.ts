@@ -265,7 +265,7 @@ async function main(): Promise<void> {
     }
     const operatorArgs = quick
       ? ['--nodes', '50', '--api-nodes', '5', '--runs', '2', '--sessions', '5']
-      : ['--nodes', '1000', '--api-nodes', '1000', '--sessions', '1000'];
+      : ['--nodes', '1000', '--api-nodes', '1000', '--sessions', '200'];
     const operator = await bench('bench/operator.ts', operatorArgs);
     const busyAfter = otherWork();
 
