@@ -18,7 +18,7 @@ import { missingControlPlane } from '../testbed/cluster/binaries.js';
 import { startControlPlane, type ControlPlane } from '../testbed/cluster/control-plane.js';
 import { kubectl } from '../testbed/cluster/kubectl.js';
 import { OperatorProcess } from '../testbed/components/operator-process.js';
-import { ContentType, KubeClient } from '../common/kube/client.js';
+import { ContentType, isAlreadyExists, KubeClient } from '../common/kube/client.js';
 import type { ChildObject, PodInfo } from '../operator/kube/objects.js';
 import { paths } from '../common/kube/paths.js';
 import { planSession } from '../operator/session/plan.js';
@@ -160,7 +160,11 @@ async function withCluster(
   let operator: OperatorProcess | undefined;
   try {
     const admin = KubeClient.load(cp.kubeconfigPath('admin'));
-    for (const ns of ['crosstalk-system', 'shop']) await admin.create('/api/v1/namespaces', { metadata: { name: ns } });
+    // The control plane may have made crosstalk-system already (the chart's namespace).
+    for (const ns of ['crosstalk-system', 'shop'])
+      await admin.create('/api/v1/namespaces', { metadata: { name: ns } }).catch((err: unknown) => {
+        if (!isAlreadyExists(err)) throw err;
+      });
     const pods = Array.from({ length: m }, (_, i) => ({
       apiVersion: 'v1',
       kind: 'Pod',
