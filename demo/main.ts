@@ -13,12 +13,16 @@ export const exitCodes = { ok: 0, missed: 1, failed: 2, interrupted: 130 } as co
 const program = new Command()
   .name('npm run demo --')
   .description(
-    'Starts a local Kubernetes control plane, the crosstalk operator and one node agent, runs a victim, a ' +
+    'Starts a local Kubernetes control plane and one harness node, installs crosstalk with its Helm chart, runs a victim, a ' +
       'bystander and (mid-session) an aggressor on a harness node, applies examples/noisy-neighbour.yaml and ' +
       'shows what crosstalk finds. Needs root (eBPF, cgroups). Everything is removed on exit or Ctrl-C.',
   )
   .addOption(new Option('--scenario <name>', 'the kind of interference').choices(scenarioNames).default('cpu' as const))
   .option('--keep', 'leave the cluster running after the report (Ctrl-C ends it) and print how to reach it')
+  .option(
+    '--from-source',
+    'the development loop: the operator and the agent from the TypeScript, not the image and chart',
+  )
   .option('--ci', 'non-interactive: plain lines, no live redraw; the exit status says whether crosstalk got it right')
   .addHelpText(
     'after',
@@ -42,7 +46,11 @@ async function main(): Promise<number> {
     ? new LiveScreen()
     : new PlainScreen({ write: (text) => process.stdout.write(text) });
   try {
-    const outcome = await runDemo({ scenario: options.scenario, keep: options.keep ?? false }, screen, abort.signal);
+    const outcome = await runDemo(
+      { scenario: options.scenario, keep: options.keep ?? false, fromSource: options.fromSource ?? false },
+      screen,
+      abort.signal,
+    );
     screen.print(
       outcome.ok ? '\ndemo: crosstalk got it right.' : '\ndemo: crosstalk did NOT get it right (see ✘ above).',
     );

@@ -33,6 +33,8 @@ export interface DemoOptions {
   readonly scenario: ScenarioName;
   /** Leave everything running after the report until the signal aborts. */
   readonly keep: boolean;
+  /** Run the operator and the agent from the TypeScript instead of installing the chart. */
+  readonly fromSource: boolean;
 }
 
 /** Quiet windows before the aggressor starts: the victim's own baseline. */
@@ -47,7 +49,7 @@ export async function runDemo(options: DemoOptions, screen: Screen, signal: Abor
   const scenario = scenarios[options.scenario];
   const manifest = readSessionManifest();
   screen.print(`crosstalk demo, scenario ${scenario.name}: a noisy neighbour on one node, diagnosed live.\n`);
-  const stack = await DemoStack.start(screen, namespaces);
+  const stack = await DemoStack.start(screen, namespaces, options.fromSource);
   let aggressor: RunningAggressor | undefined;
   let watch: StreamingCommand | undefined;
   let ticker: NodeJS.Timeout | undefined;

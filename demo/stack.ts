@@ -1,13 +1,21 @@
-// Everything the demo runs besides the workloads: the embedded control plane (CRDs
-// installed), the operator, one harness node and its agent, as local processes, plus a
-// scratch directory on disk for the agent's state and the scenarios' data files. close()
-// stops them in reverse order and leaves no process, cgroup, port or directory behind.
+// Everything the demo runs besides the workloads: the embedded control plane, one harness
+// node, and crosstalk installed as a user installs it (its image, `helm install` of the
+// chart, the operator and the agent as the node's pods), or with `fromSource` the
+// development loop (the operator and the agent as local processes from the TypeScript);
+// plus a scratch directory on disk for the agent's state and the scenarios' data files.
+// close() stops them in reverse order and leaves no process, cgroup, port or directory.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+
 import { startAgent } from '../testbed/components/agent-process.js';
+import { controlPlaneBinaries } from '../testbed/cluster/binaries.js';
+import { chartDir } from '../testbed/cluster/chart.js';
 import type { ComponentProcess } from '../testbed/cluster/component-process.js';
+import { crosstalkImage } from '../testbed/components/crosstalk-image.js';
 import { setCpuAffinity } from '../testbed/cluster/cpu-affinity.js';
 import { startControlPlane, type ControlPlane } from '../testbed/cluster/control-plane.js';
 import { kubectl } from '../testbed/cluster/kubectl.js';
@@ -18,6 +26,9 @@ import { DemoError } from './errors.js';
 import type { Screen } from './screen.js';
 
 export const demoNodeName = 'demo-node';
+/** Where `helm install` puts crosstalk in the demo's cluster. */
+export const demoRelease = { name: 'crosstalk', namespace: 'crosstalk-system' } as const;
+const run = promisify(execFile);
 const workDirPrefix = 'crosstalk-demo-';
 
 /** The CPU the demo's own processes (control plane, operator, agent, kubectl) keep to,
@@ -36,7 +47,12 @@ function reserveSystemCpu(): void {
 }
 
 export class DemoStack {
-  private components: { operator?: OperatorProcess; node?: NodeHarness; agent?: ComponentProcess } = {};
+  private components: {
+    operator?: OperatorProcess;
+    node?: NodeHarness;
+    agent?: ComponentProcess;
+    release?: boolean;
+  } = {};
   private closing: Promise<void> | undefined;
 
   private constructor(
@@ -46,19 +62,23 @@ export class DemoStack {
   ) {}
 
   /** Starts everything, each part as a step on `screen`. On failure, what started is stopped. */
-  static async start(screen: Screen, namespaces: readonly string[]): Promise<DemoStack> {
+  static async start(screen: Screen, namespaces: readonly string[], fromSource: boolean): Promise<DemoStack> {
     for (const dir of abandonedDirectories(workDirPrefix)) rmSync(dir, { recursive: true, force: true });
     reserveSystemCpu();
     const cp = await screen.step(
-      'control plane: etcd, kube-apiserver, kube-controller-manager; CRDs installed',
-      () => startControlPlane(),
+      fromSource
+        ? 'control plane: etcd, kube-apiserver, kube-controller-manager; CRDs installed'
+        : 'control plane: etcd, kube-apiserver, kube-controller-manager, kube-scheduler',
+      () => startControlPlane({ workloads: !fromSource }),
       (started) => `${started.server}, working directory ${started.dir}`,
     );
     const workDir = mkdtempSync(join(tmpdir(), workDirPrefix));
     claimDirectory(workDir);
     const stack = new DemoStack(cp, workDir);
     try {
-      await stack.startComponents(screen, namespaces);
+      if (fromSource) await stack.startComponents(screen);
+      else await stack.install(screen);
+      for (const ns of namespaces) await kubectl(cp, ['create', 'namespace', ns], { check: true });
     } catch (err: unknown) {
       await stack.close();
       throw err;
@@ -86,7 +106,48 @@ export class DemoStack {
     return this.closing;
   }
 
-  private async startComponents(screen: Screen, namespaces: readonly string[]): Promise<void> {
+  /** The path users take: the image, the chart, the pods rolled out. */
+  private async install(screen: Screen): Promise<void> {
+    const cp = this.cp;
+    const image = await screen.step(
+      'image: make image (buildah, no daemon; cached)',
+      () => crosstalkImage(),
+      (built) => `${built.reference} from ${built.ociArchive}`,
+    );
+    await screen.step(
+      `node ${demoNodeName}: kubelet stand-in (pods in kubelet-layout cgroups; images unpacked and sandboxed)`,
+      async () =>
+        (this.components.node = await NodeHarness.start({
+          kubeconfig: cp.kubeconfigPath('admin'),
+          nodeName: demoNodeName,
+          images: { [image.reference]: image.ociArchive },
+        })),
+      (started) => `cgroups under ${started.cgroupScope}`,
+    );
+    const { helm } = await controlPlaneBinaries();
+    const helmArgs = ['--kubeconfig', cp.kubeconfigPath('admin'), '--namespace', demoRelease.namespace];
+    await screen.step(
+      `helm install ${demoRelease.name} charts/crosstalk -n ${demoRelease.namespace}; kubectl rollout status`,
+      async () => {
+        // prettier-ignore
+        await run(helm, ['install', demoRelease.name, chartDir, '--create-namespace', ...helmArgs,
+          '--set', `image.tag=${image.reference.split(':')[1] ?? ''}`,
+          // One node, two cores: one operator replica is enough to watch.
+          '--set', 'operator.replicas=1',
+          '--set', `agent.stateDir=${join(this.workDir, 'agent-state')}`]);
+        this.components.release = true;
+        for (const workload of [`deployment/${demoRelease.name}-operator`, `daemonset/${demoRelease.name}-agent`]) {
+          await kubectl(cp, ['rollout', 'status', '-n', demoRelease.namespace, workload, '--timeout=180s'], {
+            check: true,
+          });
+        }
+      },
+      () => 'operator and agent Ready',
+    );
+  }
+
+  /** The development loop: the operator and the agent from the TypeScript, as processes. */
+  private async startComponents(screen: Screen): Promise<void> {
     const cp = this.cp;
     // The operator and the node boot side by side: each is a Node process compiling its
     // TypeScript, most of their start-up time.
@@ -118,11 +179,19 @@ export class DemoStack {
     })();
     const settled = await Promise.allSettled([operator, agent]);
     for (const s of settled) if (s.status === 'rejected') throw s.reason;
-    for (const ns of namespaces) await kubectl(cp, ['create', 'namespace', ns], { check: true });
+  }
+
+  /** Sessions first (their finalizers need the operator), then the release, as documented. */
+  private async uninstall(): Promise<void> {
+    await kubectl(this.cp, ['delete', 'dsess', '--all', '-A', '--wait', '--timeout=60s'], { check: true });
+    const { helm } = await controlPlaneBinaries();
+    // prettier-ignore
+    await run(helm, ['uninstall', demoRelease.name, '--kubeconfig', this.cp.kubeconfigPath('admin'),
+      '--namespace', demoRelease.namespace, '--wait']);
   }
 
   private async shutdown(): Promise<void> {
-    const { agent, operator, node } = this.components;
+    const { agent, operator, node, release } = this.components;
     const failures: unknown[] = [];
     const attempt = async (stop: (() => Promise<void>) | undefined) => {
       try {
@@ -132,6 +201,7 @@ export class DemoStack {
       }
     };
     // The agent first, so that it detaches its probes while the API server still answers.
+    await attempt(release ? () => this.uninstall() : undefined);
     await attempt(agent && (() => agent.stop()));
     await attempt(operator && (() => operator.stop()));
     await attempt(node && (() => node.close()));

@@ -1,0 +1,86 @@
+// The chart by itself (issue 17): helm lint; rendered with default and with non-default
+// values and applied with `kubectl apply --dry-run=server` to a real API server (which
+// checks every object against its schema and the admission chain); bad values refused by
+// values.schema.json with the path and the reason.
+import { expect } from 'chai';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+
+import { controlPlaneBinaries } from '../../testbed/cluster/binaries.js';
+import { chartDir } from '../../testbed/cluster/chart.js';
+import { kubectl } from '../../testbed/cluster/kubectl.js';
+import { useControlPlane } from '../support/mocha.js';
+
+const run = promisify(execFile);
+
+describe('the Helm chart (e2e)', function () {
+  this.timeout(120_000);
+  const cp = useControlPlane({ controllers: [] });
+
+  async function helm(...args: string[]): Promise<{ stdout: string; stderr: string; code: number }> {
+    const { helm } = await controlPlaneBinaries();
+    try {
+      const { stdout, stderr } = await run(helm, args, { maxBuffer: 64 * 1024 * 1024 });
+      return { stdout, stderr, code: 0 };
+    } catch (err: unknown) {
+      const e = err as { stdout?: string; stderr?: string; code?: number };
+      return { stdout: e.stdout ?? '', stderr: e.stderr ?? '', code: e.code ?? 1 };
+    }
+  }
+
+  it('passes helm lint', async function () {
+    const lint = await helm('lint', chartDir, '--strict');
+    expect(lint.code, lint.stdout + lint.stderr).to.equal(0);
+  });
+
+  const variants: Record<string, string[]> = {
+    default: [],
+    'non-default': [
+      '--set', 'agent.privileged=true',
+      '--set', 'agent.allowConfirm=false',
+      '--set', 'namespace.create=true',
+      '--set', 'operator.replicas=1',
+      '--set', 'operator.leaderElect=false',
+      '--set', 'crds.install=false',
+      '--set', 'monitoring.dashboard=false',
+      '--set', 'agent.nodeUserPrefix=node-agent:',
+      '--set', 'imagePullSecrets[0].name=registry',
+      '--set', 'agent.extraArgs[0]=--log-level=debug',
+    ],
+  }; // prettier-ignore
+
+  for (const [name, values] of Object.entries(variants)) {
+    it(`renders with ${name} values into objects the API server accepts (dry run)`, async function () {
+      const rendered = await helm('template', `dry-${name}`, chartDir, '--namespace', `dry-${name}`, ...values);
+      expect(rendered.code, rendered.stderr).to.equal(0);
+      // The namespace must exist for a dry run of what goes in it (a Namespace object included).
+      await kubectl(cp(), ['create', 'namespace', `dry-${name}`], { check: true });
+      const applied = await kubectl(cp(), ['apply', '--dry-run=server', '-f', '-'], { input: rendered.stdout });
+      expect(applied.code, applied.stderr).to.equal(0);
+      const kinds = [...applied.stdout.matchAll(/^([a-z0-9.]+)\//gm)].map((m) => m[1]);
+      expect(kinds, applied.stdout).to.include.members([
+        'deployment.apps',
+        'daemonset.apps',
+        'validatingadmissionpolicy.admissionregistration.k8s.io',
+      ]);
+      if (name === 'default') expect(kinds).to.include('customresourcedefinition.apiextensions.k8s.io');
+      else
+        expect(rendered.stdout)
+          .to.match(/privileged: true/)
+          .and.not.match(/kind: CustomResourceDefinition/);
+    });
+  }
+
+  it('refuses bad values with the path and the reason', async function () {
+    for (const [set, reason] of [
+      ['agent.privileged=yes', /agent\/privileged.*want boolean/],
+      ['operator.replicas=0', /operator\/replicas/],
+      ['agent.capabilitys={BPF}', /additional properties 'capabilitys' not allowed|capabilitys/],
+      ['image.pullPolicy=Sometimes', /pullPolicy/],
+    ] as const) {
+      const result = await helm('template', 'bad', chartDir, '--set', set);
+      expect(result.code, set).to.not.equal(0);
+      expect(result.stderr, set).to.match(reason);
+    }
+  });
+});
