@@ -103,8 +103,11 @@ describe('install with the Helm chart (e2e)', function () {
     // A victim on each node; the aggressor shares node-a's victim's CPU.
     const a = nodes.get('node-a')!;
     const b = nodes.get('node-b')!;
-    await k(['create', 'namespace', 'shop']);
-    await k(['create', 'namespace', 'batch']);
+    for (const ns of ['shop', 'batch']) {
+      await k(['create', 'namespace', ns]);
+      // ServiceAccount admission refuses pods until the namespace's default account exists.
+      await eventually(() => k(['get', 'serviceaccount', 'default', '-n', ns]), 30_000, 200);
+    }
     await a.createPod({
       name: 'checkout',
       namespace: 'shop',
