@@ -251,6 +251,8 @@ async function main(): Promise<void> {
       console.error('warning: tsc -p tsconfig.build.json reported errors; benchmarking what it emitted');
     }
     const agentRuns: AgentFigures[] = [];
+    // A benchmark that fails is named in the report; the others' figures still count.
+    const failures: string[] = [];
     // As shipped, then with V8's young generation capped (it grows to 2 x 16 MiB otherwise).
     const agentConfigs = quick
       ? [['10', '2', '6', '--idle-seconds', '2']]
@@ -260,13 +262,20 @@ async function main(): Promise<void> {
         ];
     for (const [i, config] of agentConfigs.entries()) {
       const json = join(scratch, `agent-${i}.json`);
-      await bench('bench/agent.ts', [...config, '--json', json]);
-      agentRuns.push(parseAgentFigures(JSON.parse(readFileSync(json, 'utf8'))));
+      try {
+        await bench('bench/agent.ts', [...config, '--json', json]);
+        agentRuns.push(parseAgentFigures(JSON.parse(readFileSync(json, 'utf8'))));
+      } catch (err) {
+        failures.push(`bench/agent.ts ${config.join(' ')}: ${String(err)}`);
+      }
     }
     const operatorArgs = quick
       ? ['--nodes', '50', '--api-nodes', '5', '--runs', '2', '--sessions', '5']
       : ['--nodes', '1000', '--api-nodes', '1000', '--sessions', '200'];
-    const operator = await bench('bench/operator.ts', operatorArgs);
+    const operator = await bench('bench/operator.ts', operatorArgs).catch((err: unknown) => {
+      failures.push(`bench/operator.ts ${operatorArgs.join(' ')}: ${String(err)}`);
+      return '(failed)';
+    });
     const busyAfter = otherWork();
 
     mkdirSync(outDir, { recursive: true });
@@ -283,6 +292,7 @@ async function main(): Promise<void> {
         ? `- **Other work was running** (processes above 20% of a core before or after): ${busy.map((b) => `\`${b}\``).join('; ')}. Compare ratios within this run, not absolutes across runs.`
         : '- No other process used more than 20% of a core before or after the run.',
       ...(quick ? ['- **Quick run** (short and small: a smoke test, not figures to quote).'] : []),
+      ...failures.map((f) => `- **Failed:** ${f}`),
       '',
       '## Targets',
       '',
