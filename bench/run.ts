@@ -282,7 +282,7 @@ async function main(): Promise<void> {
     const probePng = `${date}-probes.png`;
     const agentPng = `${date}-agent.png`;
     writeFileSync(join(outDir, probePng), renderPng(probeChart(probes)));
-    writeFileSync(join(outDir, agentPng), renderPng(agentChart(agentRuns)));
+    if (agentRuns.length) writeFileSync(join(outDir, agentPng), renderPng(agentChart(agentRuns)));
     const busy = [...new Set([...busyBefore, ...busyAfter])];
     const report = [
       `# Benchmarks ${date}`,
@@ -300,7 +300,7 @@ async function main(): Promise<void> {
       '',
       ...probeSection(probes, probePng),
       ...profileSection(probes),
-      ...agentSection(agentRuns, agentPng),
+      ...(agentRuns.length ? agentSection(agentRuns, agentPng) : []),
       ...memorySection(),
       '## Operator',
       '',
