@@ -40,207 +40,212 @@ interface SessionJson {
 describe('install with the Helm chart (e2e)', function () {
   this.timeout(600_000);
   const cp = useControlPlane({ workloads: true });
-  const nodes = new Map<string, NodeHarness>();
-  let image: CrosstalkImage;
-  let stateDir: string;
+  // Nested, so that the nodes close before the control plane stops.
+  describe('on two harness nodes that hold the image', function () {
+    const nodes = new Map<string, NodeHarness>();
+    let image: CrosstalkImage;
+    let stateDir: string;
 
-  const k = (args: string[], input?: string) => kubectl(cp(), args, { check: true, ...(input && { input }) });
-  async function helm(...args: string[]): Promise<string> {
-    const { helm } = await controlPlaneBinaries();
-    const { stdout } = await run(helm, [...args, '--kubeconfig', cp().kubeconfigPath('admin')], {
-      maxBuffer: 64 * 1024 * 1024,
-    });
-    return stdout;
-  }
-  const installArgs = () => [
-    '--namespace',
-    namespace,
-    '--set',
-    `image.tag=${image.reference.split(':')[1]}`,
-    '--set',
-    `agent.stateDir=${stateDir}`,
-  ];
-  const progIds = () =>
-    new Set(
-      bpfObjects()
-        .filter((o) => o.kind === 'prog')
-        .map((o) => o.id),
-    );
-
-  before(async function () {
-    requireOrSkip(this, missingBpf() ?? missingImageTools());
-    image = await crosstalkImage();
-    stateDir = mkdtempSync(join(tmpdir(), 'crosstalk-install-state-'));
-    for (const nodeName of ['node-a', 'node-b']) {
-      const node = await NodeHarness.start({
-        kubeconfig: cp().kubeconfigPath('admin'),
-        nodeName,
-        images: { [image.reference]: image.ociArchive },
+    const k = (args: string[], input?: string) => kubectl(cp(), args, { check: true, ...(input && { input }) });
+    async function helm(...args: string[]): Promise<string> {
+      const { helm } = await controlPlaneBinaries();
+      const { stdout } = await run(helm, [...args, '--kubeconfig', cp().kubeconfigPath('admin')], {
+        maxBuffer: 64 * 1024 * 1024,
       });
-      nodes.set(nodeName, node);
+      return stdout;
     }
-  });
-
-  after(async function () {
-    for (const node of nodes.values()) await node.close();
-    if (stateDir) rmSync(stateDir, { recursive: true, force: true });
-  });
-
-  it('installs, rolls out on both nodes and reports the aggressor; upgrade reaches the CRDs; uninstall leaves nothing running', async function () {
-    const before = progIds();
-    const started = Date.now();
-    await helm('install', release, chartDir, '--create-namespace', ...installArgs());
-    await k(['-n', namespace, 'rollout', 'status', `deployment/${release}-operator`, '--timeout=180s']);
-    await k(['-n', namespace, 'rollout', 'status', `daemonset/${release}-agent`, '--timeout=180s']);
-    const rolledOut = Date.now();
-    const agents = JSON.parse(
-      (await k(['-n', namespace, 'get', 'pods', '-l', 'app.kubernetes.io/component=agent', '-o', 'json'])).stdout,
-    ) as {
-      items: { spec: { nodeName: string } }[];
-    };
-    expect(agents.items.map((p) => p.spec.nodeName).sort()).to.deep.equal(['node-a', 'node-b']);
-
-    // A victim on each node; the aggressor shares node-a's victim's CPU.
-    const a = nodes.get('node-a')!;
-    const b = nodes.get('node-b')!;
-    for (const ns of ['shop', 'batch']) {
-      await k(['create', 'namespace', ns]);
-      // ServiceAccount admission refuses pods until the namespace's default account exists.
-      await eventually(() => k(['get', 'serviceaccount', 'default', '-n', ns]), 30_000, 200);
-    }
-    await a.createPod({
-      name: 'checkout',
-      namespace: 'shop',
-      labels: { app: 'checkout' },
-      containers: [{ name: 'app', command: cpuHog(), cpus: '1' }],
-    });
-    await b.createPod({
-      name: 'checkout-b',
-      namespace: 'shop',
-      labels: { app: 'checkout' },
-      containers: [{ name: 'app', command: cpuHog(), cpus: '0' }],
-    });
-    await a.createPod({
-      name: 'etl',
-      namespace: 'batch',
-      containers: [{ name: 'worker', command: cpuHog({ workers: 3 }), cpus: '1' }],
-    });
-    const session = {
-      apiVersion: 'crosstalk.dev/v1alpha1',
-      kind: 'DiagnosticSession',
-      metadata: { name: 'slow-checkout', namespace: 'shop' },
-      spec: { selector: { matchLabels: { app: 'checkout' } }, duration: '12s', interval: '4s' },
-    };
-    await k(['apply', '-f', '-'], JSON.stringify(session));
-    const firstReport = await eventually(
-      async () => {
-        const s = JSON.parse(
-          (await k(['get', 'dsess', '-n', 'shop', 'slow-checkout', '-o', 'json'])).stdout,
-        ) as SessionJson;
-        expect(s.status?.reports?.length ?? 0).to.be.above(0);
-        return Date.now();
-      },
-      120_000,
-      500,
-    );
-    await k(['wait', '-n', 'shop', 'dsess/slow-checkout', '--for=condition=Completed', '--timeout=120s']);
-    const done = JSON.parse(
-      (await k(['get', 'dsess', '-n', 'shop', 'slow-checkout', '-o', 'json'])).stdout,
-    ) as SessionJson;
-    const report = done.status?.reports?.find((r) => r.name === 'checkout');
-    expect(report?.aggressors?.[0]?.pod?.name, JSON.stringify(done.status)).to.equal('etl');
-    console.log(
-      `      install to rollout ${((rolledOut - started) / 1000).toFixed(1)} s, to first report ${((firstReport - started) / 1000).toFixed(1)} s`,
-    );
-    const during = progIds();
-    const ours = [...during].filter((id) => !before.has(id));
-
-    // An agent's token is bound to its pod, so to its node: it may not write another node's NodeDiagnostic.
-    const agentUser = `system:serviceaccount:${namespace}:${release}-agent`;
-    const can = async (...args: string[]) =>
-      (await kubectl(cp(), ['auth', 'can-i', '--as', agentUser, ...args])).stdout.trim();
-    expect(await can('get', 'secrets', '-A')).to.equal('no');
-    expect(await can('patch', 'diagnosticsessions.crosstalk.dev', '-n', 'shop')).to.equal('no');
-    expect(await can('patch', 'nodediagnostics.crosstalk.dev', '--subresource=status', '-n', 'shop')).to.equal('yes');
-
-    // helm upgrade with a changed CRD: the templated CRDs reach the cluster.
-    const changed = mkdtempSync(join(tmpdir(), 'crosstalk-chart-'));
-    try {
-      cpSync(chartDir, changed, { recursive: true });
-      const crds = join(changed, 'templates/crds.yaml');
-      writeFileSync(
-        crds,
-        readFileSync(crds, 'utf8').replace(/shortNames:\n(\s+)- dsess\n/, 'shortNames:\n$1- dsess\n$1- dsessions\n'),
-      );
-      await helm('upgrade', release, changed, ...installArgs());
-      const crd = JSON.parse((await k(['get', 'crd', 'diagnosticsessions.crosstalk.dev', '-o', 'json'])).stdout) as {
-        spec: { names: { shortNames: string[] } };
-      };
-      expect(crd.spec.names.shortNames).to.include('dsessions');
-    } finally {
-      rmSync(changed, { recursive: true, force: true });
-    }
-    await k(['-n', namespace, 'rollout', 'status', `daemonset/${release}-agent`, '--timeout=180s']);
-
-    const crosstalkPods = JSON.parse((await k(['get', 'pods', '-n', namespace, '-o', 'json'])).stdout) as {
-      items: { metadata: { uid: string } }[];
-    };
-    const uids = crosstalkPods.items.map((p) => p.metadata.uid);
-    // The documented order: sessions first (their NodeDiagnostics go with them), then the release.
-    await k(['delete', 'dsess', '--all', '-A', '--wait', '--timeout=60s']);
-    await helm('uninstall', release, '--namespace', namespace, '--wait');
-    await eventually(
-      async () => {
-        const pods = (await k(['get', 'pods', '-n', namespace, '-o', 'name'])).stdout.trim();
-        expect(pods, 'no crosstalk pod').to.equal('');
-      },
-      60_000,
-      500,
-    );
-    expect((await k(['get', 'nodediagnostics', '-A', '-o', 'name'])).stdout.trim(), 'no NodeDiagnostic').to.equal('');
-    expect(
-      (await k(['get', 'crd', 'diagnosticsessions.crosstalk.dev', '-o', 'name'])).stdout.trim(),
-      'CRDs kept',
-    ).to.not.equal('');
-    const left = progIds();
-    expect(ours.length, 'the agents had probes attached').to.be.above(0);
-    expect(
-      ours.filter((id) => left.has(id)),
-      'no BPF program of the agents outlives them',
-    ).to.deep.equal([]);
-    for (const node of [a, b]) {
-      for (const dir of node.hierarchies.map((h) => node.scopeDir(h))) {
-        const cgroups = (await run('find', [dir, '-mindepth', '1', '-type', 'd'])).stdout;
-        for (const uid of uids) expect(cgroups, `no cgroup of pod ${uid}`).to.not.include(uid.replace(/-/g, '_'));
-      }
-    }
-  });
-
-  it('in a namespace at PodSecurity baseline, the DaemonSet gets the FailedCreate the NOTES warn about', async function () {
-    const restricted = 'restricted-install';
-    await k(['create', 'namespace', restricted]);
-    await k(['label', 'namespace', restricted, 'pod-security.kubernetes.io/enforce=baseline']);
-    const notes = await helm(
-      'install',
-      'baseline-test',
-      chartDir,
+    const installArgs = () => [
       '--namespace',
-      restricted,
+      namespace,
       '--set',
-      'crds.install=false',
-    );
-    expect(notes).to.match(/pod-security\.kubernetes\.io\/enforce=privileged/);
-    await eventually(
-      async () => {
-        const events = JSON.parse((await k(['get', 'events', '-n', restricted, '-o', 'json'])).stdout) as {
-          items: { reason: string; involvedObject: { kind: string }; message: string }[];
+      `image.tag=${image.reference.split(':')[1]}`,
+      '--set',
+      `agent.stateDir=${stateDir}`,
+    ];
+    const progIds = () =>
+      new Set(
+        bpfObjects()
+          .filter((o) => o.kind === 'prog')
+          .map((o) => o.id),
+      );
+
+    before(async function () {
+      requireOrSkip(this, missingBpf() ?? missingImageTools());
+      image = await crosstalkImage();
+      stateDir = mkdtempSync(join(tmpdir(), 'crosstalk-install-state-'));
+      for (const nodeName of ['node-a', 'node-b']) {
+        const node = await NodeHarness.start({
+          kubeconfig: cp().kubeconfigPath('admin'),
+          nodeName,
+          images: { [image.reference]: image.ociArchive },
+        });
+        nodes.set(nodeName, node);
+      }
+    });
+
+    after(async function () {
+      for (const node of nodes.values()) await node.close();
+      if (stateDir) rmSync(stateDir, { recursive: true, force: true });
+    });
+
+    it('installs, rolls out on both nodes and reports the aggressor; upgrade reaches the CRDs; uninstall leaves nothing running', async function () {
+      const before = progIds();
+      const started = Date.now();
+      await helm('install', release, chartDir, '--create-namespace', ...installArgs());
+      await k(['-n', namespace, 'rollout', 'status', `deployment/${release}-operator`, '--timeout=180s']);
+      await k(['-n', namespace, 'rollout', 'status', `daemonset/${release}-agent`, '--timeout=180s']);
+      const rolledOut = Date.now();
+      const agents = JSON.parse(
+        (await k(['-n', namespace, 'get', 'pods', '-l', 'app.kubernetes.io/component=agent', '-o', 'json'])).stdout,
+      ) as {
+        items: { spec: { nodeName: string } }[];
+      };
+      expect(agents.items.map((p) => p.spec.nodeName).sort()).to.deep.equal(['node-a', 'node-b']);
+
+      // A victim on each node; the aggressor shares node-a's victim's CPU.
+      const a = nodes.get('node-a')!;
+      const b = nodes.get('node-b')!;
+      for (const ns of ['shop', 'batch']) {
+        await k(['create', 'namespace', ns]);
+        // ServiceAccount admission refuses pods until the namespace's default account exists.
+        await eventually(() => k(['get', 'serviceaccount', 'default', '-n', ns]), 30_000, 200);
+      }
+      await a.createPod({
+        name: 'checkout',
+        namespace: 'shop',
+        labels: { app: 'checkout' },
+        containers: [{ name: 'app', command: cpuHog(), cpus: '1' }],
+      });
+      await b.createPod({
+        name: 'checkout-b',
+        namespace: 'shop',
+        labels: { app: 'checkout' },
+        containers: [{ name: 'app', command: cpuHog(), cpus: '0' }],
+      });
+      await a.createPod({
+        name: 'etl',
+        namespace: 'batch',
+        containers: [{ name: 'worker', command: cpuHog({ workers: 3 }), cpus: '1' }],
+      });
+      const session = {
+        apiVersion: 'crosstalk.dev/v1alpha1',
+        kind: 'DiagnosticSession',
+        metadata: { name: 'slow-checkout', namespace: 'shop' },
+        spec: { selector: { matchLabels: { app: 'checkout' } }, duration: '12s', interval: '4s' },
+      };
+      await k(['apply', '-f', '-'], JSON.stringify(session));
+      const firstReport = await eventually(
+        async () => {
+          const s = JSON.parse(
+            (await k(['get', 'dsess', '-n', 'shop', 'slow-checkout', '-o', 'json'])).stdout,
+          ) as SessionJson;
+          expect(s.status?.reports?.length ?? 0).to.be.above(0);
+          return Date.now();
+        },
+        120_000,
+        500,
+      );
+      await k(['wait', '-n', 'shop', 'dsess/slow-checkout', '--for=condition=Completed', '--timeout=120s']);
+      const done = JSON.parse(
+        (await k(['get', 'dsess', '-n', 'shop', 'slow-checkout', '-o', 'json'])).stdout,
+      ) as SessionJson;
+      const report = done.status?.reports?.find((r) => r.name === 'checkout');
+      expect(report?.aggressors?.[0]?.pod?.name, JSON.stringify(done.status)).to.equal('etl');
+      console.log(
+        `      install to rollout ${((rolledOut - started) / 1000).toFixed(1)} s, to first report ${((firstReport - started) / 1000).toFixed(1)} s`,
+      );
+      const during = progIds();
+      const ours = [...during].filter((id) => !before.has(id));
+
+      // An agent's token is bound to its pod, so to its node: it may not write another node's NodeDiagnostic.
+      const agentUser = `system:serviceaccount:${namespace}:${release}-agent`;
+      const can = async (...args: string[]) =>
+        (await kubectl(cp(), ['auth', 'can-i', '--as', agentUser, ...args])).stdout.trim();
+      expect(await can('get', 'secrets', '-A')).to.equal('no');
+      expect(await can('patch', 'diagnosticsessions.crosstalk.dev', '-n', 'shop')).to.equal('no');
+      expect(await can('patch', 'nodediagnostics.crosstalk.dev', '--subresource=status', '-n', 'shop')).to.equal('yes');
+
+      // helm upgrade with a changed CRD: the templated CRDs reach the cluster.
+      const changed = mkdtempSync(join(tmpdir(), 'crosstalk-chart-'));
+      try {
+        cpSync(chartDir, changed, { recursive: true });
+        const crds = join(changed, 'templates/crds.yaml');
+        writeFileSync(
+          crds,
+          readFileSync(crds, 'utf8').replace(/shortNames:\n(\s+)- dsess\n/, 'shortNames:\n$1- dsess\n$1- dsessions\n'),
+        );
+        await helm('upgrade', release, changed, ...installArgs());
+        const crd = JSON.parse((await k(['get', 'crd', 'diagnosticsessions.crosstalk.dev', '-o', 'json'])).stdout) as {
+          spec: { names: { shortNames: string[] } };
         };
-        const failed = events.items.filter((e) => e.reason === 'FailedCreate' && e.involvedObject.kind === 'DaemonSet');
-        expect(failed.map((e) => e.message).join('\n')).to.match(/violates PodSecurity "baseline/);
-      },
-      60_000,
-      500,
-    );
-    await helm('uninstall', 'baseline-test', '--namespace', restricted);
+        expect(crd.spec.names.shortNames).to.include('dsessions');
+      } finally {
+        rmSync(changed, { recursive: true, force: true });
+      }
+      await k(['-n', namespace, 'rollout', 'status', `daemonset/${release}-agent`, '--timeout=180s']);
+
+      const crosstalkPods = JSON.parse((await k(['get', 'pods', '-n', namespace, '-o', 'json'])).stdout) as {
+        items: { metadata: { uid: string } }[];
+      };
+      const uids = crosstalkPods.items.map((p) => p.metadata.uid);
+      // The documented order: sessions first (their NodeDiagnostics go with them), then the release.
+      await k(['delete', 'dsess', '--all', '-A', '--wait', '--timeout=60s']);
+      await helm('uninstall', release, '--namespace', namespace, '--wait');
+      await eventually(
+        async () => {
+          const pods = (await k(['get', 'pods', '-n', namespace, '-o', 'name'])).stdout.trim();
+          expect(pods, 'no crosstalk pod').to.equal('');
+        },
+        60_000,
+        500,
+      );
+      expect((await k(['get', 'nodediagnostics', '-A', '-o', 'name'])).stdout.trim(), 'no NodeDiagnostic').to.equal('');
+      expect(
+        (await k(['get', 'crd', 'diagnosticsessions.crosstalk.dev', '-o', 'name'])).stdout.trim(),
+        'CRDs kept',
+      ).to.not.equal('');
+      const left = progIds();
+      expect(ours.length, 'the agents had probes attached').to.be.above(0);
+      expect(
+        ours.filter((id) => left.has(id)),
+        'no BPF program of the agents outlives them',
+      ).to.deep.equal([]);
+      for (const node of [a, b]) {
+        for (const dir of node.hierarchies.map((h) => node.scopeDir(h))) {
+          const cgroups = (await run('find', [dir, '-mindepth', '1', '-type', 'd'])).stdout;
+          for (const uid of uids) expect(cgroups, `no cgroup of pod ${uid}`).to.not.include(uid.replace(/-/g, '_'));
+        }
+      }
+    });
+
+    it('in a namespace at PodSecurity baseline, the DaemonSet gets the FailedCreate the NOTES warn about', async function () {
+      const restricted = 'restricted-install';
+      await k(['create', 'namespace', restricted]);
+      await k(['label', 'namespace', restricted, 'pod-security.kubernetes.io/enforce=baseline']);
+      const notes = await helm(
+        'install',
+        'baseline-test',
+        chartDir,
+        '--namespace',
+        restricted,
+        '--set',
+        'crds.install=false',
+      );
+      expect(notes).to.match(/pod-security\.kubernetes\.io\/enforce=privileged/);
+      await eventually(
+        async () => {
+          const events = JSON.parse((await k(['get', 'events', '-n', restricted, '-o', 'json'])).stdout) as {
+            items: { reason: string; involvedObject: { kind: string }; message: string }[];
+          };
+          const failed = events.items.filter(
+            (e) => e.reason === 'FailedCreate' && e.involvedObject.kind === 'DaemonSet',
+          );
+          expect(failed.map((e) => e.message).join('\n')).to.match(/violates PodSecurity "baseline/);
+        },
+        60_000,
+        500,
+      );
+      await helm('uninstall', 'baseline-test', '--namespace', restricted);
+    });
   });
 });

@@ -52,8 +52,8 @@ export interface ControlPlaneOptions {
   readonly startTimeoutMs?: number;
   /** A cluster that runs workloads as a user's does (the install lane): ServiceAccount
    * admission (pods get their projected token), kube-scheduler, and the deployment,
-   * replicaset, daemonset and serviceaccount controllers; crosstalk's access rules come
-   * from installing the chart rather than from the test bed. */
+   * replicaset, daemonset and serviceaccount controllers; crosstalk's CRDs and access rules
+   * come from installing the chart rather than from the test bed. */
   readonly workloads?: boolean;
 }
 
@@ -198,7 +198,7 @@ export class ControlPlane implements KubectlTarget {
       await kubectl(this, ['apply', '--server-side', '-f', '-'], { input: access, check: true });
     }
     // Before the controller manager, so that its garbage collector sees the CRDs' types at once.
-    await this.installCrds(options.crds ?? crdManifests());
+    if (!options.workloads) await this.installCrds(options.crds ?? crdManifests());
     const controllers = [
       ...(options.controllers ?? defaultControllers),
       ...(options.workloads ? workloadControllers : []),

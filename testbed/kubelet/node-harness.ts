@@ -464,11 +464,14 @@ export class NodeHarness {
     if (!termination) {
       this.running.delete(uid);
       termination = (async () => {
-        const start = await this.starts.get(uid);
-        if (start && 'runtime' in start) await start.runtime.stop();
-        if (deleteObject) await this.deleteObject(key, uid);
-        this.starts.delete(uid);
-        this.keys.delete(uid);
+        try {
+          const start = await this.starts.get(uid);
+          if (start && 'runtime' in start) await start.runtime.stop();
+          if (deleteObject) await this.deleteObject(key, uid);
+        } finally {
+          this.starts.delete(uid);
+          this.keys.delete(uid);
+        }
       })();
       this.terminations.set(uid, termination);
     }
@@ -488,12 +491,16 @@ export class NodeHarness {
   private async shutdown(keepLogs: boolean): Promise<void> {
     if (this.heartbeat) clearInterval(this.heartbeat);
     await this.informer.stop();
-    for (const [uid, key] of [...this.keys]) await this.terminate(uid, key, true);
-    await this.scope.remove();
+    // Every pod stops and every cgroup goes even when the API server is already gone: the
+    // first failure is thrown only after that.
+    const failures: unknown[] = [];
+    for (const [uid, key] of [...this.keys]) await this.terminate(uid, key, true).catch((err) => failures.push(err));
     try {
-      await this.core.deleteNode({ name: this.nodeName });
-    } catch (err: unknown) {
-      if (!isStatus(err, 404)) throw err;
+      await this.scope.remove();
+      await this.core.deleteNode({ name: this.nodeName }).catch((err: unknown) => {
+        if (!isStatus(err, 404)) failures.push(err);
+      });
+      if (failures.length > 0) throw failures[0];
     } finally {
       this.unregisterExitCleanup();
       if (this.ownsLogDir && keepLogs) releaseDirectory(this.logDir);
