@@ -19,7 +19,7 @@ mountpoint -q /sys/fs/bpf || { step "mounting bpffs"; mount -t bpf bpf /sys/fs/b
 packages=(clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool make g++ pkg-config
   openssl stress-ng fio bpftrace tmux time util-linux
   qemu-system-x86 busybox-static cpio xz-utils kmod
-  buildah skopeo umoci)
+  buildah skopeo umoci libcap2-bin)
 missing=()
 for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

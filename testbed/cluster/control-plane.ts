@@ -75,6 +75,8 @@ const workloadControllers: readonly string[] = [
   'replicaset-controller',
   'daemonset-controller',
   'serviceaccount-controller',
+  // Lifts the not-ready taint the API server puts on a new Node once it reports Ready.
+  'node-lifecycle-controller',
 ];
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));

@@ -39,6 +39,14 @@ const runtimeDefaults = [
 ]; // prettier-ignore
 
 let hostCapabilities: readonly string[] | undefined;
+let capshPath: string | undefined;
+
+/** capsh lives in /usr/sbin, which is not on a container's PATH: the script names it whole. */
+function capsh(): string {
+  capshPath ??= spawnSync('sh', ['-c', 'command -v capsh'], { encoding: 'utf8' }).stdout.trim();
+  if (!capshPath) throw new HarnessError('UnrunnablePod', 'capsh is missing (Debian package libcap2-bin)');
+  return capshPath;
+}
 
 /** This kernel's capability names (cap_chown, ...), from the bounding set capsh prints. */
 function capabilityNames(): readonly string[] {
@@ -90,13 +98,13 @@ export function sandboxCommand(sandbox: Sandbox): string[] {
     lines.push(`mount --rbind ${q(m.source)} ${target}`);
     if (m.readOnly) lines.push(`mount -o remount,bind,ro ${target}`);
   }
-  const capsh = [`--chroot=${rootfs}`];
-  if (uid !== 0 || gid !== 0) capsh.push(`--gid=${gid}`, '--groups=');
+  const options = [`--chroot=${rootfs}`];
+  if (uid !== 0 || gid !== 0) options.push(`--gid=${gid}`, '--groups=');
   const dropped = capabilityNames().filter((c) => !kept.includes(c));
-  if (dropped.length > 0) capsh.push(`--drop=${dropped.join(',')}`);
-  if (!security.allowPrivilegeEscalation && !security.privileged) capsh.push('--no-new-privs');
-  if (uid !== 0) capsh.push(`--uid=${uid}`);
-  lines.push(`program=$1; shift; exec capsh ${capsh.map(q).join(' ')} --shell="$program" -- "$@"`);
+  if (dropped.length > 0) options.push(`--drop=${dropped.join(',')}`);
+  if (!security.allowPrivilegeEscalation && !security.privileged) options.push('--no-new-privs');
+  if (uid !== 0) options.push(`--uid=${uid}`);
+  lines.push(`program=$1; shift; exec ${q(capsh())} ${options.map(q).join(' ')} --shell="$program" -- "$@"`);
   const [program, ...args] = sandbox.argv;
   if (program === undefined) throw new HarnessError('UnrunnablePod', 'the container has no program to run');
   const namespaces = ['--mount', '--propagation', 'private', ...(sandbox.hostPID ? [] : ['--pid', '--fork'])];
