@@ -12,16 +12,15 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 import type { VictimReport } from '../../crds/index.js';
 import type { ComponentProcess } from '../../testbed/cluster/component-process.js';
-import { allCpus, setCpuAffinity } from '../../testbed/cluster/cpu-affinity.js';
 import { eventually } from '../../testbed/cluster/eventually.js';
 import { kubectl } from '../../testbed/cluster/kubectl.js';
-import { startAgent } from '../../testbed/components/agent-process.js';
-import { OperatorProcess } from '../../testbed/components/operator-process.js';
+import type { OperatorProcess } from '../../testbed/components/operator-process.js';
 import { missingBpf, requireOrSkip } from '../../testbed/host/requirements.js';
-import { NodeHarness, type HarnessPodSpec } from '../../testbed/kubelet/node-harness.js';
+import type { HarnessPodSpec, NodeHarness } from '../../testbed/kubelet/node-harness.js';
 import type { HarnessPod } from '../../testbed/kubelet/pod-runtime.js';
 import { cpuHog, fioJob } from '../../testbed/workloads/commands.js';
 import { useControlPlane } from '../support/mocha.js';
+import { startAgentOn, startNodeStack, stopNodeStack } from '../support/node-stack.js';
 
 interface SessionJson {
   status?: { phase?: string; reports?: VictimReport[] };
@@ -41,30 +40,19 @@ describe('causal confirmation (e2e)', function () {
     let operator: OperatorProcess;
     let agent: ComponentProcess;
     let stateDir: string;
-    let runs = 0;
+    let runs = 1;
     const scratch = mkdtempSync(join(tmpdir(), 'crosstalk-confirm-'));
-
-    const launchAgent = async () => {
-      agent = await startAgent(cp(), { nodeName: 'node-a', cgroupScope: node.cgroupScope, stateDir }, ++runs);
-    };
 
     before(async function () {
       requireOrSkip(this, missingBpf());
-      for (const c of cp().components) setCpuAffinity(c.pid, '0');
-      setCpuAffinity(process.pid, '0');
-      stateDir = mkdtempSync(join(tmpdir(), 'crosstalk-agent-state-'));
-      node = await NodeHarness.start({ kubeconfig: cp().kubeconfigPath('admin'), nodeName: 'node-a' });
-      operator = await OperatorProcess.start(cp(), 'op-1', ['--no-leader-elect']);
-      await launchAgent();
-      for (const ns of ['shop', 'batch']) await kubectl(cp(), ['create', 'namespace', ns], { check: true });
+      ({ node, operator, agent, stateDir } = await startNodeStack(cp(), { namespaces: ['shop', 'batch'] }));
     });
+    const launchAgent = async () => {
+      agent = await startAgentOn(cp(), node, stateDir, ++runs);
+    };
 
     after(async function () {
-      setCpuAffinity(process.pid, allCpus());
-      if (agent?.running) await agent.stop();
-      if (operator?.running) await operator.stop();
-      await node?.close();
-      if (stateDir) rmSync(stateDir, { recursive: true, force: true });
+      await stopNodeStack({ node, operator, agent, stateDir });
       rmSync(scratch, { recursive: true, force: true });
     });
 

@@ -4,21 +4,18 @@
 // lost, none counted twice); the operator (leader election on) stays up, leads again and
 // the session's status catches up; the backoff is bounded and shows in the metrics.
 import { expect } from 'chai';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import type { ComponentProcess, LogLine } from '../../testbed/cluster/component-process.js';
-import { allCpus, setCpuAffinity } from '../../testbed/cluster/cpu-affinity.js';
 import { eventually } from '../../testbed/cluster/eventually.js';
 import { kubectl } from '../../testbed/cluster/kubectl.js';
-import { startAgent } from '../../testbed/components/agent-process.js';
-import { OperatorProcess } from '../../testbed/components/operator-process.js';
+import type { OperatorProcess } from '../../testbed/components/operator-process.js';
 import { missingBpf, requireOrSkip } from '../../testbed/host/requirements.js';
-import { NodeHarness } from '../../testbed/kubelet/node-harness.js';
+import type { NodeHarness } from '../../testbed/kubelet/node-harness.js';
 import { cpuHog } from '../../testbed/workloads/commands.js';
 import { useControlPlane } from '../support/mocha.js';
+import { startNodeStack, stopNodeStack } from '../support/node-stack.js';
 
 interface Window {
   sequence: number;
@@ -46,23 +43,14 @@ describe('an API server outage (e2e)', function () {
 
     before(async function () {
       requireOrSkip(this, missingBpf());
-      for (const c of cp().components) setCpuAffinity(c.pid, '0');
-      setCpuAffinity(process.pid, '0');
-      stateDir = mkdtempSync(join(tmpdir(), 'crosstalk-agent-state-'));
-      node = await NodeHarness.start({ kubeconfig: cp().kubeconfigPath('admin'), nodeName: 'node-a' });
-
-      operator = await OperatorProcess.start(cp(), 'op-1'); // leader election on
-      agent = await startAgent(cp(), { nodeName: 'node-a', cgroupScope: node.cgroupScope, stateDir });
-      for (const ns of ['shop', 'batch']) await kubectl(cp(), ['create', 'namespace', ns], { check: true });
+      // Leader election on: the operator must lose its lease and win it back.
+      ({ node, operator, agent, stateDir } = await startNodeStack(cp(), {
+        namespaces: ['shop', 'batch'],
+        operatorArgs: [],
+      }));
     });
 
-    after(async function () {
-      setCpuAffinity(process.pid, allCpus());
-      if (agent?.running) await agent.stop();
-      if (operator?.running) await operator.stop();
-      await node?.close();
-      if (stateDir) rmSync(stateDir, { recursive: true, force: true });
-    });
+    after(() => stopNodeStack({ node, operator, agent, stateDir }));
 
     async function nodeWindow(): Promise<Window> {
       const out = await kubectl(cp(), ['get', 'nodediag', '-n', 'shop', 'outage-node-a', '-o', 'json'], {

@@ -15,17 +15,14 @@ import { join } from 'node:path';
 import { parseDuration, verdictRank, type VictimReport } from '../../crds/index.js';
 import { missingBpf, requireOrSkip } from '../../testbed/host/requirements.js';
 import type { ComponentProcess } from '../../testbed/cluster/component-process.js';
-import { allCpus, setCpuAffinity } from '../../testbed/cluster/cpu-affinity.js';
 import { eventually } from '../../testbed/cluster/eventually.js';
 import { kubectl } from '../../testbed/cluster/kubectl.js';
 import { useControlPlane } from '../support/mocha.js';
-import { NodeHarness, type HarnessPodSpec } from '../../testbed/kubelet/node-harness.js';
-import { OperatorProcess } from '../../testbed/components/operator-process.js';
+import { startAgentOn, startNodeStack, stopNodeStack } from '../support/node-stack.js';
+import type { HarnessPodSpec, NodeHarness } from '../../testbed/kubelet/node-harness.js';
+import type { OperatorProcess } from '../../testbed/components/operator-process.js';
 import { cpuHog, fioJob, memoryHog } from '../../testbed/workloads/commands.js';
 import { latencyProbeCommand } from '../../testbed/workloads/latency-probe.js';
-import { startAgent } from '../../testbed/components/agent-process.js';
-
-const systemCpu = '0';
 
 interface NodeDiagnosticJson {
   status?: {
@@ -63,25 +60,10 @@ describe('noisy-neighbour scenarios (e2e)', function () {
 
     before(async function () {
       requireOrSkip(this, missingBpf());
-      // CPU 0 is reserved for everything that is not a pod (kubelet's --reserved-cpus): the
-      // control plane, the operator, the agent and this test. Pods pinned to CPU 1 then see
-      // only pods, whatever else the machine runs on CPU 0.
-      for (const c of cp().components) setCpuAffinity(c.pid, systemCpu);
-      setCpuAffinity(process.pid, systemCpu);
-      stateDir = mkdtempSync(join(tmpdir(), 'crosstalk-agent-state-'));
-      node = await NodeHarness.start({ kubeconfig: cp().kubeconfigPath('admin'), nodeName: 'node-a' });
-      operator = await OperatorProcess.start(cp(), 'op-1', ['--no-leader-elect']);
-      agent = await startAgent(cp(), { nodeName: 'node-a', cgroupScope: node.cgroupScope, stateDir });
-      for (const ns of ['shop', 'batch', 'web']) await kubectl(cp(), ['create', 'namespace', ns], { check: true });
+      ({ node, operator, agent, stateDir } = await startNodeStack(cp(), { namespaces: ['shop', 'batch', 'web'] }));
     });
 
-    after(async function () {
-      setCpuAffinity(process.pid, allCpus());
-      if (agent?.running) await agent.stop();
-      if (operator?.running) await operator.stop();
-      await node?.close();
-      if (stateDir) rmSync(stateDir, { recursive: true, force: true });
-    });
+    after(() => stopNodeStack({ node, operator, agent, stateDir }));
 
     async function runSession(name: string, selector: Record<string, string>, duration: string, interval: string) {
       const manifest = {
@@ -497,7 +479,7 @@ describe('noisy-neighbour scenarios (e2e)', function () {
         expect(await agent.metric('crosstalk_victim_verdict', 'pod="search"')).to.equal(3);
         await agent.kill(); // SIGKILL: no chance to save anything more
         await sleep(4000); // at least one whole window passes unmeasured
-        agent = await startAgent(cp(), { nodeName: 'node-a', cgroupScope: node.cgroupScope, stateDir }, 2);
+        agent = await startAgentOn(cp(), node, stateDir, 2);
         await session;
         const after = (await nodeDiagnostic()).status!;
         const waitOf = (s: typeof before) => s.pods?.[0]?.metrics?.cpu?.runqWaitSeconds ?? 0;

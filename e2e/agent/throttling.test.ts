@@ -5,25 +5,21 @@
 // deleted under the agent comes back and is measured again; a namespace deleted with its
 // session takes every object and finalizer with it, and the agent stops measuring.
 import { expect } from 'chai';
-import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type AddressInfo, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import { ApiError, ContentType, KubeClient } from '../../common/kube/client.js';
 import { paths } from '../../common/kube/paths.js';
 import type { ComponentProcess } from '../../testbed/cluster/component-process.js';
-import { allCpus, setCpuAffinity } from '../../testbed/cluster/cpu-affinity.js';
 import { eventually } from '../../testbed/cluster/eventually.js';
 import { agentGroup } from '../../testbed/cluster/identities.js';
 import { kubectl } from '../../testbed/cluster/kubectl.js';
-import { startAgent } from '../../testbed/components/agent-process.js';
-import { OperatorProcess } from '../../testbed/components/operator-process.js';
+import type { OperatorProcess } from '../../testbed/components/operator-process.js';
 import { missingBpf, requireOrSkip } from '../../testbed/host/requirements.js';
-import { NodeHarness } from '../../testbed/kubelet/node-harness.js';
+import type { NodeHarness } from '../../testbed/kubelet/node-harness.js';
 import { cpuHog } from '../../testbed/workloads/commands.js';
 import { useControlPlane } from '../support/mocha.js';
+import { startNodeStack, stopNodeStack } from '../support/node-stack.js';
 
 interface Window {
   sequence: number;
@@ -54,14 +50,8 @@ describe('throttling, errors and deletions under a running agent (e2e)', functio
 
     before(async function () {
       requireOrSkip(this, missingBpf());
-      for (const c of cp().components) setCpuAffinity(c.pid, '0');
-      setCpuAffinity(process.pid, '0');
       admin = KubeClient.load(cp().kubeconfigPath('admin'));
-      stateDir = mkdtempSync(join(tmpdir(), 'crosstalk-agent-state-'));
-      node = await NodeHarness.start({ kubeconfig: cp().kubeconfigPath('admin'), nodeName: 'node-a' });
-      operator = await OperatorProcess.start(cp(), 'op-1', ['--no-leader-elect']);
-      agent = await startAgent(cp(), { nodeName: 'node-a', cgroupScope: node.cgroupScope, stateDir });
-      for (const ns of ['shop', 'batch']) await kubectl(cp(), ['create', 'namespace', ns], { check: true });
+      ({ node, operator, agent, stateDir } = await startNodeStack(cp(), { namespaces: ['shop', 'batch'] }));
       await node.createPod({
         name: 'checkout',
         namespace: 'shop',
@@ -77,13 +67,7 @@ describe('throttling, errors and deletions under a running agent (e2e)', functio
       await applySession('shop', 'steady');
     });
 
-    after(async function () {
-      setCpuAffinity(process.pid, allCpus());
-      if (agent?.running) await agent.stop();
-      if (operator?.running) await operator.stop();
-      await node?.close();
-      if (stateDir) rmSync(stateDir, { recursive: true, force: true });
-    });
+    after(() => stopNodeStack({ node, operator, agent, stateDir }));
 
     async function applySession(namespace: string, name: string): Promise<void> {
       await admin.create(paths.sessions(namespace), {

@@ -145,6 +145,8 @@ describe('install with the Helm chart (e2e)', function () {
         120_000,
         500,
       );
+      // While the session runs, the agents' probes are attached.
+      const ours = [...progIds()].filter((id) => !before.has(id));
       await k(['wait', '-n', 'shop', 'dsess/slow-checkout', '--for=condition=Completed', '--timeout=120s']);
       const done = JSON.parse(
         (await k(['get', 'dsess', '-n', 'shop', 'slow-checkout', '-o', 'json'])).stdout,
@@ -154,8 +156,6 @@ describe('install with the Helm chart (e2e)', function () {
       console.log(
         `      install to rollout ${((rolledOut - started) / 1000).toFixed(1)} s, to first report ${((firstReport - started) / 1000).toFixed(1)} s`,
       );
-      const during = progIds();
-      const ours = [...during].filter((id) => !before.has(id));
 
       // An agent's token is bound to its pod, so to its node: it may not write another node's NodeDiagnostic.
       const agentUser = `system:serviceaccount:${namespace}:${release}-agent`;
