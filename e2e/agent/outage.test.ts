@@ -13,7 +13,7 @@ import { kubectl } from '../../testbed/cluster/kubectl.js';
 import type { OperatorProcess } from '../../testbed/components/operator-process.js';
 import { missingBpf, requireOrSkip } from '../../testbed/host/requirements.js';
 import type { NodeHarness } from '../../testbed/kubelet/node-harness.js';
-import { cpuHog } from '../../testbed/workloads/commands.js';
+import { cpuAggressorPod, cpuVictimPod } from '../../testbed/workloads/pods.js';
 import { useControlPlane } from '../support/mocha.js';
 import { startNodeStack, stopNodeStack } from '../support/node-stack.js';
 
@@ -62,18 +62,8 @@ describe('an API server outage (e2e)', function () {
     }
 
     it('measures through 60 s without an API server, loses no window and counts none twice', async function () {
-      await node.createPod({
-        name: 'checkout',
-        namespace: 'shop',
-        labels: { app: 'checkout' },
-        containers: [{ name: 'app', command: cpuHog(), cpus: '1' }],
-      });
-      await node.createPod({
-        name: 'etl',
-        namespace: 'batch',
-        labels: { app: 'etl' },
-        containers: [{ name: 'worker', command: cpuHog({ workers: 3 }), cpus: '1' }],
-      });
+      await node.createPod(cpuVictimPod());
+      await node.createPod(cpuAggressorPod());
       const manifest = {
         apiVersion: 'crosstalk.dev/v1alpha1',
         kind: 'DiagnosticSession',

@@ -17,7 +17,7 @@ import { kubectl } from '../../testbed/cluster/kubectl.js';
 import type { OperatorProcess } from '../../testbed/components/operator-process.js';
 import { missingBpf, requireOrSkip } from '../../testbed/host/requirements.js';
 import type { NodeHarness } from '../../testbed/kubelet/node-harness.js';
-import { cpuHog } from '../../testbed/workloads/commands.js';
+import { cpuAggressorPod, cpuVictimPod } from '../../testbed/workloads/pods.js';
 import { useControlPlane } from '../support/mocha.js';
 import { startNodeStack, stopNodeStack } from '../support/node-stack.js';
 
@@ -52,18 +52,8 @@ describe('throttling, errors and deletions under a running agent (e2e)', functio
       requireOrSkip(this, missingBpf());
       admin = KubeClient.load(cp().kubeconfigPath('admin'));
       ({ node, operator, agent, stateDir } = await startNodeStack(cp(), { namespaces: ['shop', 'batch'] }));
-      await node.createPod({
-        name: 'checkout',
-        namespace: 'shop',
-        labels: { app: 'checkout' },
-        containers: [{ name: 'app', command: cpuHog(), cpus: '1' }],
-      });
-      await node.createPod({
-        name: 'etl',
-        namespace: 'batch',
-        labels: { app: 'etl' },
-        containers: [{ name: 'worker', command: cpuHog({ workers: 3 }), cpus: '1' }],
-      });
+      await node.createPod(cpuVictimPod());
+      await node.createPod(cpuAggressorPod());
       await applySession('shop', 'steady');
     });
 

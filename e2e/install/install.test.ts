@@ -5,6 +5,7 @@
 // that run the image's operator and agent sandboxed with the chart's capabilities, mounts
 // and in-cluster config, a session applied with kubectl and its report read back; then
 // helm upgrade with a CRD change, helm uninstall, and a namespace at PodSecurity baseline.
+import { ApiException, CustomObjectsApi, KubeConfig, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { expect } from 'chai';
 import { execFile } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -164,6 +165,69 @@ describe('install with the Helm chart (e2e)', function () {
       expect(await can('get', 'secrets', '-A')).to.equal('no');
       expect(await can('patch', 'diagnosticsessions.crosstalk.dev', '-n', 'shop')).to.equal('no');
       expect(await can('patch', 'nodediagnostics.crosstalk.dev', '--subresource=status', '-n', 'shop')).to.equal('yes');
+
+      // The same with a real request: a token bound to node-a's agent pod may patch node-a's
+      // NodeDiagnostic status and is refused node-b's by the admission policy.
+      const agentOnA = JSON.parse(
+        (
+          await k([
+            'get',
+            'pods',
+            '-n',
+            namespace,
+            '-l',
+            'app.kubernetes.io/component=agent',
+            '--field-selector',
+            'spec.nodeName=node-a',
+            '-o',
+            'json',
+          ])
+        ).stdout,
+      ) as { items: { metadata: { name: string } }[] };
+      const token = (
+        await k([
+          'create',
+          'token',
+          `${release}-agent`,
+          '-n',
+          namespace,
+          '--bound-object-kind',
+          'Pod',
+          '--bound-object-name',
+          agentOnA.items[0]!.metadata.name,
+        ])
+      ).stdout.trim();
+      const cluster = cp().clientConfig('admin').getCurrentCluster()!;
+      const asAgentA = new KubeConfig();
+      asAgentA.loadFromOptions({
+        clusters: [{ name: 'c', server: cluster.server, caData: cluster.caData }],
+        users: [{ name: 'agent', token }],
+        contexts: [{ name: 'c', cluster: 'c', user: 'agent' }],
+        currentContext: 'c',
+      });
+      const api = asAgentA.makeApiClient(CustomObjectsApi);
+      const patchStatus = (node: string) =>
+        api.patchNamespacedCustomObjectStatus(
+          {
+            group: 'crosstalk.dev',
+            version: 'v1alpha1',
+            namespace: 'shop',
+            plural: 'nodediagnostics',
+            name: `slow-checkout-${node}`,
+            body: { status: {} },
+          },
+          setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+        );
+      await patchStatus('node-a');
+      const refused = await patchStatus('node-b').then(
+        () => undefined,
+        (err: unknown) => err,
+      );
+      expect(refused).to.be.instanceOf(ApiException);
+      expect((refused as ApiException<string>).code).to.equal(403);
+      expect(String((refused as ApiException<string>).body)).to.match(
+        /may only write the NodeDiagnostic of its own node, not node-b/,
+      );
 
       // helm upgrade with a changed CRD: the templated CRDs reach the cluster.
       const changed = mkdtempSync(join(tmpdir(), 'crosstalk-chart-'));
