@@ -63,7 +63,9 @@ function resourcesOf(output: string): { dir: string; scope: string; ports: numbe
   const ports = [...output.matchAll(/(?:https:\/\/|health and metrics on )127\.0\.0\.1:(\d+)/g)].map((m) =>
     Number(m[1]),
   );
-  if (!dir || !scope || ports.length < 3) throw new Error(`the demo did not print its resources:\n${output}`);
+  // The API server's port at least; the operator's and the agent's run in the node's pods
+  // (their processes are found by the node's cgroup scope).
+  if (!dir || !scope || ports.length < 1) throw new Error(`the demo did not print its resources:\n${output}`);
   return { dir, scope, ports };
 }
 
