@@ -8,12 +8,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
-
 import { startAgent } from '../testbed/components/agent-process.js';
-import { controlPlaneBinaries } from '../testbed/cluster/binaries.js';
-import { chartDir } from '../testbed/cluster/chart.js';
+import { chartDir, helmOrThrow } from '../testbed/cluster/chart.js';
 import type { ComponentProcess } from '../testbed/cluster/component-process.js';
 import { crosstalkImage } from '../testbed/components/crosstalk-image.js';
 import { setCpuAffinity } from '../testbed/cluster/cpu-affinity.js';
@@ -28,7 +24,6 @@ import type { Screen } from './screen.js';
 export const demoNodeName = 'demo-node';
 /** Where `helm install` puts crosstalk in the demo's cluster. */
 export const demoRelease = { name: 'crosstalk', namespace: 'crosstalk-system' } as const;
-const run = promisify(execFile);
 const workDirPrefix = 'crosstalk-demo-';
 
 /** The CPU the demo's own processes (control plane, operator, agent, kubectl) keep to,
@@ -124,13 +119,12 @@ export class DemoStack {
         })),
       (started) => `cgroups under ${started.cgroupScope}`,
     );
-    const { helm } = await controlPlaneBinaries();
     const helmArgs = ['--kubeconfig', cp.kubeconfigPath('admin'), '--namespace', demoRelease.namespace];
     await screen.step(
       `helm install ${demoRelease.name} charts/crosstalk -n ${demoRelease.namespace}; kubectl rollout status`,
       async () => {
         // prettier-ignore
-        await run(helm, ['install', demoRelease.name, chartDir, '--create-namespace', ...helmArgs,
+        await helmOrThrow(['install', demoRelease.name, chartDir, '--create-namespace', ...helmArgs,
           '--set', `image.tag=${image.reference.split(':')[1] ?? ''}`,
           // One node, two cores: one operator replica is enough to watch.
           '--set', 'operator.replicas=1',
@@ -184,9 +178,8 @@ export class DemoStack {
   /** Sessions first (their finalizers need the operator), then the release, as documented. */
   private async uninstall(): Promise<void> {
     await kubectl(this.cp, ['delete', 'dsess', '--all', '-A', '--wait', '--timeout=60s'], { check: true });
-    const { helm } = await controlPlaneBinaries();
     // prettier-ignore
-    await run(helm, ['uninstall', demoRelease.name, '--kubeconfig', this.cp.kubeconfigPath('admin'),
+    await helmOrThrow(['uninstall', demoRelease.name, '--kubeconfig', this.cp.kubeconfigPath('admin'),
       '--namespace', demoRelease.namespace, '--wait']);
   }
 

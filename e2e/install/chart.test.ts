@@ -3,30 +3,16 @@
 // checks every object against its schema and the admission chain); bad values refused by
 // values.schema.json with the path and the reason.
 import { expect } from 'chai';
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 
-import { controlPlaneBinaries } from '../../testbed/cluster/binaries.js';
-import { chartDir } from '../../testbed/cluster/chart.js';
+import { chartDir, runHelm } from '../../testbed/cluster/chart.js';
 import { kubectl } from '../../testbed/cluster/kubectl.js';
 import { useControlPlane } from '../support/mocha.js';
-
-const run = promisify(execFile);
 
 describe('the Helm chart (e2e)', function () {
   this.timeout(120_000);
   const cp = useControlPlane({ controllers: [] });
 
-  async function helm(...args: string[]): Promise<{ stdout: string; stderr: string; code: number }> {
-    const { helm } = await controlPlaneBinaries();
-    try {
-      const { stdout, stderr } = await run(helm, args, { maxBuffer: 64 * 1024 * 1024 });
-      return { stdout, stderr, code: 0 };
-    } catch (err: unknown) {
-      const e = err as { stdout?: string; stderr?: string; code?: number };
-      return { stdout: e.stdout ?? '', stderr: e.stderr ?? '', code: e.code ?? 1 };
-    }
-  }
+  const helm = (...args: string[]) => runHelm(args);
 
   it('passes helm lint', async function () {
     const lint = await helm('lint', chartDir, '--strict');

@@ -13,8 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 
-import { controlPlaneBinaries } from '../../testbed/cluster/binaries.js';
-import { chartDir } from '../../testbed/cluster/chart.js';
+import { chartDir, helmOrThrow } from '../../testbed/cluster/chart.js';
 import { eventually } from '../../testbed/cluster/eventually.js';
 import { kubectl } from '../../testbed/cluster/kubectl.js';
 import { crosstalkImage, missingImageTools, type CrosstalkImage } from '../../testbed/components/crosstalk-image.js';
@@ -48,13 +47,7 @@ describe('install with the Helm chart (e2e)', function () {
     let stateDir: string;
 
     const k = (args: string[], input?: string) => kubectl(cp(), args, { check: true, ...(input && { input }) });
-    async function helm(...args: string[]): Promise<string> {
-      const { helm } = await controlPlaneBinaries();
-      const { stdout } = await run(helm, [...args, '--kubeconfig', cp().kubeconfigPath('admin')], {
-        maxBuffer: 64 * 1024 * 1024,
-      });
-      return stdout;
-    }
+    const helm = (...args: string[]) => helmOrThrow([...args, '--kubeconfig', cp().kubeconfigPath('admin')]);
     const installArgs = () => [
       '--namespace',
       namespace,

@@ -103,6 +103,7 @@ export class ControlPlane implements KubectlTarget {
   private readonly unregisterExitCleanup: () => void;
   private apiserverPort = 0;
   private etcdPorts = { client: 0, peer: 0 };
+  /** Set at boot; a restarted API server keeps it. */
   private workloads = false;
   private stopping: Promise<void> | undefined;
 
@@ -194,9 +195,10 @@ export class ControlPlane implements KubectlTarget {
   private async boot(options: ControlPlaneOptions): Promise<void> {
     const timeoutMs = options.startTimeoutMs ?? 60_000;
     await this.startEtcd(timeoutMs);
-    await this.startApiserver(timeoutMs, undefined, options.workloads ?? false);
+    this.workloads = options.workloads ?? false;
+    await this.startApiserver(timeoutMs);
     if (!options.workloads) {
-      const access = await renderTestbedAccess(this.binaries);
+      const access = await renderTestbedAccess();
       await kubectl(this, ['apply', '--server-side', '-f', '-'], { input: access, check: true });
     }
     // Before the controller manager, so that its garbage collector sees the CRDs' types at once.
@@ -244,8 +246,7 @@ export class ControlPlane implements KubectlTarget {
     });
   }
 
-  private async startApiserver(timeoutMs: number, fixedPort?: number, workloads = this.workloads): Promise<void> {
-    this.workloads = workloads;
+  private async startApiserver(timeoutMs: number, fixedPort?: number): Promise<void> {
     const pki = this.pki;
     // /readyz is public (system:public-info-viewer); only the server's CA is needed.
     const ca = readFileSync(pki.serverCa.cert);
@@ -264,7 +265,7 @@ export class ControlPlane implements KubectlTarget {
         '--service-cluster-ip-range', '10.0.0.0/24',
         '--allow-privileged=true',
         // Pods of tests and the node harness mount no service-account tokens; workloads do.
-        ...(workloads ? [] : ['--disable-admission-plugins', 'ServiceAccount']),
+        ...(this.workloads ? [] : ['--disable-admission-plugins', 'ServiceAccount']),
         // The "kubernetes" endpoint would have to be a non-loopback address.
         '--endpoint-reconciler-type', 'none',
         '--profiling=false',
