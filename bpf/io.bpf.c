@@ -70,8 +70,7 @@ struct {
 	__type(value, struct ct_io_delay);
 } io_delays SEC(".maps");
 
-/* Victim requests in flight. Requests are preallocated and reused, so an entry whose
- * completion was missed is overwritten by the next use of the same request. */
+/* Victim requests in flight, from the start of each request's life (see inflight). */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 16384);
@@ -102,13 +101,23 @@ struct {
 	__type(value, struct device_state);
 } devices SEC(".maps");
 
+/* Where a request is in its life. A requeued request (the driver was busy) is inserted
+ * or issued again within the same life; any other second start means the end of the
+ * previous life went unseen, and that life is closed then. Requests are preallocated
+ * and reused, so the key alone cannot tell the two apart. */
+enum rq_phase {
+	RQ_INSERTED = 1,
+	RQ_ISSUED,
+	RQ_REQUEUED,
+};
+
 /* Every request counted in flight: its owner's slot on its device. */
 struct inflight {
 	__u64 owner;
 	__u32 dev;
 	__u32 slot;             /* CT_IO_OWNERS: not counted (the device's slots were full) */
 	__u32 gen;
-	__u32 pad;
+	__u32 phase;            /* enum rq_phase */
 };
 
 struct {
@@ -236,25 +245,33 @@ static __always_inline void advance(struct device_state *d, __u64 now)
 	d->updated_ns = now;
 }
 
-/* The slot of owner (reassigning a free one when it has none); CT_IO_OWNERS when full. */
+/* The slot of owner; CT_IO_OWNERS when every slot is in flight. A new owner takes a
+ * slot never used before it takes an idle one: a victim request in flight reads the
+ * parts of the slots it started beside, and a slot reassigned meanwhile leaves that part
+ * unattributed, so up to CT_IO_OWNERS owners per device are never reassigned. */
 static __always_inline __u32 slot_of(struct device_state *d, __u64 owner)
 {
-	__u32 free = CT_IO_OWNERS;
+	__u32 unused = CT_IO_OWNERS, idle = CT_IO_OWNERS, pick;
 
 	for (int i = 0; i < CT_IO_OWNERS; i++) {
-		if (d->slot[i].owner == owner && (d->slot[i].inflight || d->slot[i].gen))
+		struct owner_slot *s = &d->slot[i];
+
+		if (s->owner == owner && s->gen)
 			return i;
-		if (!d->slot[i].inflight && free == CT_IO_OWNERS)
-			free = i;
+		if (!s->gen && unused == CT_IO_OWNERS)
+			unused = i;
+		else if (s->gen && !s->inflight && idle == CT_IO_OWNERS)
+			idle = i;
 	}
-	if (free < CT_IO_OWNERS) {
-		struct owner_slot *s = &d->slot[free & (CT_IO_OWNERS - 1)];
+	pick = unused < CT_IO_OWNERS ? unused : idle;
+	if (pick < CT_IO_OWNERS) {
+		struct owner_slot *s = &d->slot[pick & (CT_IO_OWNERS - 1)];
 
 		s->owner = owner;
 		s->share_ns = 0;
 		s->gen++;
 	}
-	return free;
+	return pick;
 }
 
 /* The clocks a victim request reads at its start and end. */
@@ -280,39 +297,6 @@ static __always_inline struct device_state *device_of(__u32 dev)
 	static const struct device_state zero;
 
 	return lookup_or_init(&devices, &dev, &zero);
-}
-
-/* A request enters flight on its device: its owner counts from now. */
-static __always_inline void track_start(__u64 rq, __u64 owner, __u32 dev, __u64 now, struct clocks *c)
-{
-	struct device_state *d;
-	struct inflight f = { .owner = owner, .dev = dev, .slot = CT_IO_OWNERS };
-
-	if (bpf_map_lookup_elem(&inflights, &rq)) /* issue after insert, or a requeue */
-		return;
-	d = device_of(dev);
-	if (!d) {
-		__sync_fetch_and_add(&health.map_full, 1);
-		return;
-	}
-	bpf_spin_lock(&d->lock);
-	advance(d, now);
-	f.slot = slot_of(d, owner);
-	if (f.slot < CT_IO_OWNERS) {
-		struct owner_slot *s = &d->slot[f.slot & (CT_IO_OWNERS - 1)];
-
-		if (!s->inflight++)
-			d->nactive++;
-		s->last_event_ns = now;
-		f.gen = s->gen;
-	}
-	if (c)
-		read_clocks(d, c);
-	bpf_spin_unlock(&d->lock);
-	if (f.slot == CT_IO_OWNERS)
-		__sync_fetch_and_add(&health.map_full, 1);
-	if (bpf_map_update_elem(&inflights, &rq, &f, BPF_ANY))
-		__sync_fetch_and_add(&health.map_full, 1);
 }
 
 /* A request leaves flight (completed, or merged into another). Returns false when it was
@@ -349,6 +333,58 @@ static __always_inline bool track_end(__u64 rq, __u64 now, struct clocks *c)
 	return true;
 }
 
+/* How a start found the request: a new life began (its clocks read), the life it is in
+ * goes on (issue after insert, or again after a requeue), or it could not be tracked. */
+enum start_kind {
+	START_NEW,
+	START_SAME_LIFE,
+	START_UNTRACKED,
+};
+
+/* A request is inserted or issued: a new life counts its owner in flight from now. */
+static __always_inline enum start_kind track_start(__u64 rq, __u64 owner, __u32 dev, __u64 now, bool insert,
+						   struct clocks *c)
+{
+	struct inflight f = { .owner = owner, .dev = dev, .slot = CT_IO_OWNERS };
+	struct inflight *known = bpf_map_lookup_elem(&inflights, &rq);
+	struct device_state *d;
+
+	if (known) {
+		if (known->phase == RQ_REQUEUED || (!insert && known->phase == RQ_INSERTED)) {
+			known->phase = insert ? RQ_INSERTED : RQ_ISSUED;
+			return START_SAME_LIFE;
+		}
+		track_end(rq, now, NULL);
+	}
+	f.phase = insert ? RQ_INSERTED : RQ_ISSUED;
+	d = device_of(dev);
+	if (!d) {
+		__sync_fetch_and_add(&health.map_full, 1);
+		return START_UNTRACKED;
+	}
+	bpf_spin_lock(&d->lock);
+	advance(d, now);
+	f.slot = slot_of(d, owner);
+	if (f.slot < CT_IO_OWNERS) {
+		struct owner_slot *s = &d->slot[f.slot & (CT_IO_OWNERS - 1)];
+
+		if (!s->inflight++)
+			d->nactive++;
+		s->last_event_ns = now;
+		f.gen = s->gen;
+	}
+	if (c)
+		read_clocks(d, c);
+	bpf_spin_unlock(&d->lock);
+	if (f.slot == CT_IO_OWNERS)
+		__sync_fetch_and_add(&health.map_full, 1);
+	if (bpf_map_update_elem(&inflights, &rq, &f, BPF_ANY)) {
+		__sync_fetch_and_add(&health.map_full, 1);
+		return START_UNTRACKED;
+	}
+	return START_NEW;
+}
+
 /* What insert/issue need from the request, read by either variant. */
 struct rq_view {
 	__u64 owner;
@@ -362,16 +398,19 @@ struct rq_view {
 static __always_inline int on_start(void *ctx, struct request *rq, const struct rq_view *v, bool insert, bool btf)
 {
 	__u64 key = (__u64)rq, now = bpf_ktime_get_ns();
-	bool victim = is_target(v->owner);
+	bool victim = is_target(v->owner), new_life;
+	enum start_kind started = START_UNTRACKED;
 	struct ct_io_start *s;
-	struct clocks c;
+	struct clocks c = {};
 
 	if (btf)
-		track_start(key, v->owner, v->dev, now, victim ? &c : NULL);
+		started = track_start(key, v->owner, v->dev, now, insert, victim ? &c : NULL);
 	if (!victim)
 		return 0;
 	s = bpf_map_lookup_elem(&io_starts, &key);
-	if (!s || insert) {
+	/* Without tp_btf there are no lives to follow: each insert starts afresh. */
+	new_life = btf ? started != START_SAME_LIFE : !s || insert;
+	if (new_life) {
 		struct ct_io_start fresh = { .stack_id = -1 };
 
 		fresh.pid = (__u32)bpf_get_current_pid_tgid();
@@ -393,11 +432,12 @@ static __always_inline int on_start(void *ctx, struct request *rq, const struct 
 			return 0;
 		}
 		s = bpf_map_lookup_elem(&io_starts, &key);
-		if (!s)
-			return 0;
 	}
+	if (!s) /* its life began before its owner was a victim */
+		return 0;
 	if (insert) {
-		s->insert_ns = now;
+		if (!s->insert_ns) /* inserted again after a requeue: it waited since the first */
+			s->insert_ns = now;
 	} else {
 		s->issue_ns = now; /* a requeued request is issued again: keep the last */
 		s->sector = v->sector;
@@ -597,6 +637,18 @@ int BPF_PROG(io_merge_btf, struct request *rq)
 
 	track_end(key, bpf_ktime_get_ns(), NULL);
 	bpf_map_delete_elem(&io_starts, &key);
+	return 0;
+}
+
+/* The driver gave a request back (busy): it will be inserted or issued again, same life. */
+SEC("tp_btf/block_rq_requeue")
+int io_requeue_btf(unsigned long long *ctx)
+{
+	__u64 key = (__u64)rq_arg(ctx);
+	struct inflight *f = bpf_map_lookup_elem(&inflights, &key);
+
+	if (f)
+		f->phase = RQ_REQUEUED;
 	return 0;
 }
 

@@ -49,6 +49,8 @@ static int io_load(struct ct_session *s, const struct ct_options *o)
 		bpf_program__set_autoload(s->io->progs.io_dirty_folio_btf, false);
 	if (!use_btf || !ct_tracepoint_exists(s, "block_rq_merge"))
 		bpf_program__set_autoload(s->io->progs.io_merge_btf, false);
+	if (!use_btf || !ct_tracepoint_exists(s, "block_rq_requeue"))
+		bpf_program__set_autoload(s->io->progs.io_requeue_btf, false);
 	if (!use_btf)
 		snprintf(s->status[CT_PROBE_IO].message, sizeof(s->status[CT_PROBE_IO].message),
 			 "raw_tp fallback: no delay attribution (it needs tp_btf for its per-device lock)");

@@ -164,6 +164,9 @@ describe('io probe (ground truth)', function () {
         `${ms(beside.unattributedNs)} unattributed; mean latency ${(alone.requestNs / 2000 / 1e3).toFixed(0)} → ` +
         `${(beside.requestNs / 2000 / 1e3).toFixed(0)} µs`,
     );
+    // A request cannot be delayed longer than it was in flight: a start whose clocks were
+    // not its own (a requeued request, a reused one) would break this.
+    expect(beside.delayedNs, 'delay within the time in flight').to.be.at.most(beside.requestNs);
     expect(alone.delayedNs / alone.requestNs, 'alone: share of its IO time beside others').to.be.below(0.1);
     expect(beside.delayedNs / beside.requestNs, 'beside the writer: share beside others').to.be.above(0.5);
     expect(toWriter / beside.delayedNs, 'share of the delay attributed to the writer').to.be.at.least(0.9);
