@@ -78,6 +78,9 @@ export function planSession(obs: SessionObservation): SessionPlan {
     previous,
   };
   const finalizer = hasFinalizer ? {} : { finalizer: 'add' as const };
+  // A completed session's report is final: nothing the agents write later, and no later
+  // edit of its spec (valid or not), changes it.
+  if (previous.phase === 'Completed') return { ...finalizer, ...planCompleted(context) };
 
   const parsed = sessionSpecSchema.safeParse(obs.session.spec);
   const problems = parsed.success
@@ -133,15 +136,16 @@ export function finalWindowGraceMs(spec: SessionSpec): number {
   return Math.max(3 * parseDuration(spec.interval), 10_000);
 }
 
+function planCompleted(ctx: PlanContext): SessionPlan {
+  return {
+    children: noChanges,
+    ...statusIfChanged(ctx.previous, { ...ctx.previous, observedGeneration: ctx.generation }),
+    events: [],
+  };
+}
+
 function planValid(ctx: PlanContext, spec: SessionSpec): SessionPlan {
   const { obs, previous } = ctx;
-  // A completed session's report is final: nothing the agents write later changes it.
-  if (previous.phase === 'Completed')
-    return {
-      children: noChanges,
-      ...statusIfChanged(previous, { ...previous, observedGeneration: ctx.generation }),
-      events: [],
-    };
   const deadlineOf = (start: string | undefined) =>
     start && spec.duration ? Date.parse(start) + parseDuration(spec.duration) : undefined;
   const pastDeadline = (deadlineOf(previous.startTime) ?? Infinity) <= obs.now;

@@ -285,6 +285,16 @@ describe('session reconcile plan', function () {
     world.pods = [pod('c1', { nodeName: 'node-c' })];
     world.now += 60_000;
     expectNothing(planSession(world.observe()));
+
+    // Nor an edit of its spec, even one that could not run: only observedGeneration moves.
+    const completed = world.session.status as { reports?: unknown; summary?: unknown; phase?: string };
+    world.session = session({ ...spec, interval: 'often' }, { status: completed as never, generation: 2 });
+    const edited = planSession(world.observe());
+    expect(edited.children).to.deep.equal({ apply: [], remove: [] });
+    expect(edited.events).to.deep.equal([]);
+    expect(edited.status).to.deep.include({ phase: 'Completed', observedGeneration: 2 });
+    expect(edited.status?.reports).to.deep.equal(completed.reports);
+    expect(edited.status?.summary).to.deep.equal(completed.summary);
   });
 
   it('completes without a node whose final window does not arrive within a few intervals, and says so', function () {
