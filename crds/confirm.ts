@@ -26,10 +26,12 @@ export const confirmSchema = z
       ),
     minScore: z
       .int()
-      .min(0)
+      .min(50)
       .max(100)
       .default(50)
-      .describe('Only the top suspect of a victim whose window scored at least this is tested (50: Medium).'),
+      .describe(
+        'Only the top suspect of a victim whose window scored at least this is tested: 50 (Medium, the least) to 100.',
+      ),
     excludeNamespaces: listSet(dnsLabel, 64)
       .default([])
       .describe('Pods in these namespaces are never restrained (kube-system never is).'),

@@ -75,7 +75,7 @@ const confirm = fc.record(
   {
     enabled: fc.boolean(),
     maxSeconds: fc.integer({ min: 1, max: confirmLimits.maxSeconds }),
-    minScore: fc.integer({ min: 0, max: 100 }),
+    minScore: fc.integer({ min: 50, max: 100 }),
     excludeNamespaces: fc.uniqueArray(fc.constantFrom('batch', 'web', 'kube-public'), { maxLength: 3 }),
     cpu: fc.record(
       { enabled: fc.boolean(), quotaMillicores: fc.integer({ min: 10, max: 1000 }) },
