@@ -57,6 +57,35 @@ describe('the Helm chart (e2e)', function () {
     });
   }
 
+  it('runs the agent as root in both security modes (the image user is not root)', async function () {
+    for (const privileged of ['false', 'true']) {
+      const rendered = await helm('template', 'sec', chartDir, '--set', `agent.privileged=${privileged}`,
+        '--show-only', 'templates/agent-daemonset.yaml'); // prettier-ignore
+      expect(rendered.code, rendered.stderr).to.equal(0);
+      expect(rendered.stdout, `privileged=${privileged}`).to.match(/runAsUser: 0/);
+      expect(/privileged: true/.test(rendered.stdout), rendered.stdout).to.equal(privileged === 'true');
+    }
+  });
+
+  it('renders ServiceMonitors and PodMonitors only when asked and their CRDs exist', async function () {
+    const monitors = ['--set', 'monitoring.serviceMonitor=true', '--set', 'monitoring.podMonitor=true'];
+    const kindsOf = async (...args: string[]) => {
+      const rendered = await helm('template', 'mon', chartDir, ...args);
+      expect(rendered.code, rendered.stderr).to.equal(0);
+      return [...rendered.stdout.matchAll(/^kind: (ServiceMonitor|PodMonitor)$/gm)].map((m) => m[1]);
+    };
+    expect(await kindsOf(...monitors), 'no monitoring CRDs').to.deep.equal([]);
+    const withCrds = ['--api-versions', 'monitoring.coreos.com/v1/ServiceMonitor',
+      '--api-versions', 'monitoring.coreos.com/v1/PodMonitor']; // prettier-ignore
+    expect(await kindsOf(...withCrds), 'not asked').to.deep.equal([]);
+    expect(await kindsOf(...monitors, ...withCrds)).to.have.members([
+      'ServiceMonitor',
+      'ServiceMonitor',
+      'PodMonitor',
+      'PodMonitor',
+    ]);
+  });
+
   it('refuses bad values with the path and the reason', async function () {
     for (const [set, reason] of [
       ['agent.privileged=yes', /agent\/privileged.*want boolean/],
