@@ -1,5 +1,6 @@
 // Kubernetes resource quantities ("500m", "2", "64Mi", "1G", "1e3") as numbers: the
 // harness sets limits from them, the agent reads pods' requests.
+import { CodedError } from './errors.js';
 
 const suffixes: Readonly<Record<string, number>> = {
   '': 1,
@@ -20,16 +21,17 @@ const suffixes: Readonly<Record<string, number>> = {
 
 const pattern = /^([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$/;
 
-export class QuantityError extends Error {
-  override readonly name = 'QuantityError';
-  readonly code = 'InvalidQuantity';
+export class QuantityError extends CodedError<'InvalidQuantity'> {
+  constructor(text: string) {
+    super('InvalidQuantity', `${JSON.stringify(text)} is not a resource quantity (e.g. 500m, 2, 64Mi)`);
+  }
 }
 
 export function parseQuantity(text: string): number {
   const match = pattern.exec(text.trim());
   const multiplier = match ? suffixes[match[2] ?? ''] : undefined;
   if (!match || multiplier === undefined) {
-    throw new QuantityError(`${JSON.stringify(text)} is not a resource quantity (e.g. 500m, 2, 64Mi)`);
+    throw new QuantityError(text);
   }
   return Number(match[1]) * multiplier;
 }

@@ -39,10 +39,6 @@ export function isAlreadyExists(err: unknown): boolean {
   return err instanceof ApiError && err.status === 409 && err.reason === 'AlreadyExists';
 }
 
-export function isConflict(err: unknown): boolean {
-  return err instanceof ApiError && err.status === 409 && err.reason !== 'AlreadyExists';
-}
-
 /** Errors that retrying the same request cannot fix (the request itself is wrong). */
 export function isTerminal(err: unknown): boolean {
   return err instanceof ApiError && (err.status === 400 || err.status === 415 || err.status === 422);
