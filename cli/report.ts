@@ -35,8 +35,9 @@ export function parseSession(raw: unknown): ReportedSession {
 }
 
 export interface ReportOptions {
-  /** More columns: score, the last window's verdict, IO baseline, LLC hit rate, and every
-   * aggressor and self-inflicted cause instead of the top one. */
+  /** More columns: score, the last window's verdict, the share of IO time delayed by
+   * others, the CPI baseline, LLC hit rate, and every aggressor and self-inflicted cause
+   * instead of the top one. */
   readonly wide?: boolean;
 }
 
@@ -103,6 +104,7 @@ const wideHead = [
   'IO DELAYED',
   'RECLAIM',
   'CPI',
+  'CPI BASE',
   'LLC HIT',
   'SELF-LIMITED',
   'CAUSES (share, evidence)',
@@ -146,6 +148,8 @@ function wideRow(r: VictimReport): string[] {
     m?.io ? formatPercent(m.io.delayedPercent / 100) : '-',
     reclaim,
     cpi,
+    // "none yet": no window without contention to compare with, so cache is not scored.
+    m?.cache ? (m.cache.baselineCpi?.toFixed(2) ?? 'none yet') : 'n/a',
     m?.cache ? formatPercent(m.cache.llcHitPercent / 100) : 'n/a',
     self,
     causes.length > 0 ? causes.join('\n') : '-',

@@ -74,6 +74,16 @@ export const cacheMetricsSchema = z
     cpi: z.number().min(0).describe('Cycles per instruction of the victim.'),
     llcHitPercent: percent('Last-level cache hit rate of the victim, percent.'),
     mpki: z.number().min(0).describe('Last-level cache misses per thousand instructions.'),
+    baseline: z
+      .enum(['QuietWindows', 'None'])
+      .describe(
+        "Where the CPI baseline comes from: QuietWindows, the victim's windows in which its neighbours ran less than 5% of a CPU (never a contended window); None, no such window yet, so the cache resource is not scored.",
+      ),
+    baselineCpi: z
+      .number()
+      .min(0)
+      .optional()
+      .describe("The victim's CPI without contention (with baseline QuietWindows)."),
   })
   .describe('Hardware counter figures; absent where the node exposes no PMU.');
 

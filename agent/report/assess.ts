@@ -73,7 +73,9 @@ export interface MemorySpan {
 
 export interface CacheSpan {
   readonly cpi: number;
-  readonly baselineCpi: number;
+  /** Its CPI in windows without contention; undefined until such a window was seen (the
+   * cache resource is not scored until then: a contended window is never a baseline). */
+  readonly baselineCpi: number | undefined;
   /** CPI²-style correlation of the victim's CPI with each neighbour's CPU time (key -> r). */
   readonly correlationByNeighbour: ReadonlyMap<string, number>;
 }
@@ -299,7 +301,9 @@ function assessMemory(memory: MemorySpan, wallNs: number, neighbours: ReadonlyMa
 }
 
 function assessCache(cache: CacheSpan, neighbours: ReadonlyMap<string, NeighbourSpan>) {
-  const score = cache.baselineCpi > 0 ? scoreOf('cache', cache.cpi / cache.baselineCpi) : 0;
+  const baseline = cache.baselineCpi;
+  if (baseline === undefined || baseline <= 0) return { score: 0, aggressors: [] };
+  const score = scoreOf('cache', cache.cpi / baseline);
   const positive = [...cache.correlationByNeighbour.entries()].filter(([, r]) => r > 0);
   const total = positive.reduce((sum, [, r]) => sum + r, 0);
   const aggressors: Aggressor[] = [];
@@ -313,7 +317,7 @@ function assessCache(cache: CacheSpan, neighbours: ReadonlyMap<string, Neighbour
       share,
       evidence:
         `its CPU time rises with the victim's CPI (correlation ${r.toFixed(2)}); victim CPI ` +
-        `${cache.cpi.toFixed(2)} against ${cache.baselineCpi.toFixed(2)} in windows without contention`,
+        `${cache.cpi.toFixed(2)} against ${baseline.toFixed(2)} in windows without contention`,
     });
   }
   return { score, aggressors };

@@ -103,6 +103,9 @@ function metricsOf(summary: VictimSummary, wallNs: number): Metrics | undefined 
       cpi: round(cycles / instructions),
       llcHitPercent: llcReferences > 0 ? round((100 * Math.max(0, llcReferences - llcMisses)) / llcReferences, 2) : 0,
       mpki: round((1000 * llcMisses) / instructions),
+      ...(span.cache.baselineCpi !== undefined
+        ? { baseline: 'QuietWindows' as const, baselineCpi: round(span.cache.baselineCpi) }
+        : { baseline: 'None' as const }),
     };
   }
   if (c.psi) {

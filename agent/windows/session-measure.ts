@@ -246,7 +246,7 @@ export class SessionMeasure {
             },
           }
         : {}),
-      ...(this.enabled.has('cache') && cpi !== undefined && baselineCpi !== undefined
+      ...(this.enabled.has('cache') && cpi !== undefined
         ? { cache: { cpi, baselineCpi, correlationByNeighbour: this.correlations(key, all) } }
         : {}),
     };

@@ -85,6 +85,7 @@ describe('cli report', function () {
       'SCORE',
       'NOW',
       'IO DELAYED',
+      'CPI BASE',
       'LLC HIT',
       'SELF-LIMITED',
       'CAUSES (share, evidence)',

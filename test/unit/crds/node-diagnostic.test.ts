@@ -41,7 +41,7 @@ function maximalPod(i: number): PodReport {
         bytes: 123456789012,
       },
       memory: { reclaimStallSeconds: 1.2345, reclaimedPages: 123456789, stallPercent: 12.34 },
-      cache: { cpi: 1.2345, llcHitPercent: 12.34, mpki: 12.34 },
+      cache: { cpi: 1.2345, llcHitPercent: 12.34, mpki: 12.34, baseline: 'QuietWindows', baselineCpi: 1.2345 },
       psi: {
         cpu: { somePercent: 12.34, fullPercent: 12.34 },
         memory: { somePercent: 12.34, fullPercent: 12.34 },

@@ -135,14 +135,18 @@ describe('a session measure', function () {
 
   it('takes the CPI baseline only from windows without contention', function () {
     const m = new SessionMeasure(1000, 0, 0, all);
+    const reportOf = () =>
+      podReport({ namespace: 'ns', name: 'victim', uid: 'victim', containers: [] }, m.summary('victim'), 1e9);
     m.add(cacheTick(3, 900)); // contended: never a baseline, however it compares
-    m.closeWindow(['victim'], 1000);
-    expect(m.summary('victim').span.cache).to.be.undefined;
+    expect(m.closeWindow(['victim'], 1000).window.get('victim')!.scores.cache).to.equal(0);
+    expect(m.summary('victim').span.cache?.baselineCpi).to.be.undefined;
+    expect(reportOf().metrics?.cache).to.deep.include({ cpi: 3, baseline: 'None' });
     m.add(cacheTick(1, 20)); // others ran 2% of a CPU: a baseline sample
     m.closeWindow(['victim'], 2000);
     m.add(cacheTick(3, 900));
     const window = m.closeWindow(['victim'], 3000).window.get('victim')!;
     expect(window.scores.cache).to.equal(100);
+    expect(reportOf().metrics?.cache).to.deep.include({ baseline: 'QuietWindows', baselineCpi: 1 });
   });
 
   it('renders the session into an API pod report', function () {
