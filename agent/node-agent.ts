@@ -130,6 +130,7 @@ export class NodeAgent {
       pods: this.pods,
       journal: this.restraints,
       log: o.log,
+      clock: o.clock,
       diskDevice: o.diskDevice ?? diskDevice,
     });
     const common = { client: o.client, watch: o.watch, clock: o.clock, log: o.log, relistMs: 5 * 60_000 };

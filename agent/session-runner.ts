@@ -18,6 +18,8 @@ import type { Resource } from './report/thresholds.js';
 import type { AssessOptions } from './report/assess.js';
 import { measureSnapshotJson, SessionMeasure, type ClosedWindow } from './windows/session-measure.js';
 
+const interrupted = "interrupted by an agent restart; the suspect's settings were restored";
+
 /** What an agent restart must not lose, saved after every status write. */
 export const runnerSnapshotJson = z.object({
   nodeDiagnosticUid: z.string(),
@@ -67,7 +69,10 @@ export class SessionRunner {
       this.lastWindow = saved.lastWindow;
       this.events = [...saved.events];
       this.eventsDropped = saved.eventsDropped;
-      for (const [key, c] of saved.confirmations) this.confirmations.set(key, c);
+      // An experiment the previous run left Running was cut short, never to be retried (its
+      // suspect counts as tested); the new agent restored the suspect's settings first thing.
+      for (const [key, c] of saved.confirmations)
+        this.confirmations.set(key, c.result === 'Running' ? { ...c, result: 'Skipped', reason: interrupted } : c);
       this.restored = true;
     } else {
       this.measure = fresh;

@@ -1,8 +1,10 @@
 // Runs confirmation experiments on this node for the sessions that ask for them: at most
 // one at a time, at most once per suspect and resource per session, never on a pod of
 // kube-system, a pod annotated crosstalk.dev/no-confirm, a namespace the session excludes
-// or another victim. The restraint is undone at the end of its phase, when the session
-// goes, when the agent stops, and (through the journal) when a killed agent restarts.
+// or another victim. The restraint is undone at its deadline by a timer of its own (not
+// by the agent's next probe read, which may fail), when the session goes, when the agent
+// stops, and (through the journal) when a killed agent restarts.
+import type { Clock, Timer } from '../../common/clock.js';
 import type { Logger } from '../../common/log.js';
 import type { Confirmation } from '../../crds/index.js';
 import type { CgroupMounts, Hierarchy } from '../cgroups/mounts.js';
@@ -14,7 +16,7 @@ import type { Assessment } from '../report/assess.js';
 import type { SessionRunner } from '../session-runner.js';
 import type { ClosedWindow } from '../windows/session-measure.js';
 import { Experiment, type Suspect } from './experiment.js';
-import { cpuRestraint, ioRestraint, type Restraint, RestraintJournal } from './restraint.js';
+import { cpuRestraint, ioRestraint, type RestraintJournal, type RestraintPlan } from './restraint.js';
 
 export interface ConfirmerOptions {
   readonly mounts: CgroupMounts;
@@ -22,6 +24,7 @@ export interface ConfirmerOptions {
   readonly pods: PodIndex;
   readonly journal: RestraintJournal;
   readonly log: Logger;
+  readonly clock: Clock;
   /** A disk's device number by name (sysfs). */
   readonly diskDevice: (name: string) => BlockDevice | undefined;
 }
@@ -29,7 +32,9 @@ export interface ConfirmerOptions {
 interface Running {
   readonly runner: SessionRunner;
   readonly experiment: Experiment;
-  readonly restraint: Restraint;
+  readonly restraint: RestraintPlan;
+  /** Undoes the restraint at its deadline, set while the suspect is restrained. */
+  deadline?: Timer;
 }
 
 export class Confirmer {
@@ -99,7 +104,9 @@ export class Confirmer {
         });
         return r.runner;
       }
-    } else if (step === 'release') this.o.journal.restore(r.restraint.podUid);
+      r.experiment.restrained(this.o.clock.now());
+      r.deadline = this.o.clock.setTimer(() => this.release(r), r.experiment.plan.phaseMs);
+    } else if (step === 'release') this.release(r);
     if (step === 'finish') this.finish(r, r.experiment.result());
     else r.runner.recordConfirmation(r.experiment.plan.victimUid, r.experiment.plan.resource, r.experiment.result());
     return r.runner;
@@ -110,21 +117,36 @@ export class Confirmer {
     return this.running?.experiment.phaseEndsMs;
   }
 
-  /** The session went: its experiment, if any, ends and the suspect is released. */
+  /** The session ended or went: its experiment, if any, ends and the suspect is released. */
   cancel(runner: SessionRunner): void {
-    if (this.running?.runner !== runner) return;
-    this.o.journal.restore(this.running.restraint.podUid);
-    this.running = undefined;
+    const r = this.running;
+    if (r?.runner !== runner) return;
+    this.finish(r, {
+      ...r.experiment.result(),
+      result: 'Skipped',
+      reason: 'the session ended before the experiment was done',
+    });
   }
 
   /** The agent stops: whatever is restrained is released. */
   releaseAll(): void {
-    if (this.running) this.o.journal.restore(this.running.restraint.podUid);
+    if (this.running) this.release(this.running);
     this.running = undefined;
   }
 
-  private finish(r: Running, result: Confirmation): void {
+  /** Undoes the restraint, once, whichever comes first: its deadline or a step. */
+  private release(r: Running): void {
+    const now = this.o.clock.now();
+    if (r.deadline)
+      this.o.log.info('confirmation released the suspect', { suspect: r.experiment.plan.suspect, atMs: now });
+    r.deadline?.cancel();
+    r.deadline = undefined;
     this.o.journal.restore(r.restraint.podUid);
+    r.experiment.released(now);
+  }
+
+  private finish(r: Running, result: Confirmation): void {
+    this.release(r);
     r.runner.recordConfirmation(r.experiment.plan.victimUid, r.experiment.plan.resource, result);
     this.o.log.info('confirmation done', { suspect: result.suspect, result: result.result, reason: result.reason });
     this.running = undefined;
@@ -146,7 +168,7 @@ export class Confirmer {
     suspect: Suspect,
     resource: 'cpu' | 'io',
     disk: string | undefined,
-  ): Restraint {
+  ): RestraintPlan {
     const paths = new Map<Hierarchy, string>();
     const containers: string[] = [];
     for (const e of this.o.registry.all()) {

@@ -1,7 +1,8 @@
 // One confirmation experiment, as a pure state machine fed the agent's ticks: it watches
 // the victim's loss of one resource for `phaseMs` (before), asks for the suspect to be
 // restrained and watches as long again (during), asks for the restraint to be undone and
-// watches once more (after), then judges. The agent does the I/O its steps ask for.
+// watches once more (after), then judges. The agent does the I/O its steps ask for and
+// says when the restraint was actually written and undone.
 import type { Confirmation } from '../../crds/index.js';
 import { addAll, type SubjectCounters } from '../measure/counters.js';
 import { podKey } from '../measure/subjects.js';
@@ -38,7 +39,7 @@ export class Experiment {
    * lasts phaseMs, not up to a tick more. */
   phaseEndsMs: number;
   private restrainedAtMs: number | undefined;
-  private restrainedMs = 0;
+  private restrainedMs: number | undefined;
   private readonly victimKey: string;
   private readonly observed: Record<Exclude<Phase, 'done'>, Map<string, SubjectCounters>> = {
     before: new Map(),
@@ -68,16 +69,25 @@ export class Experiment {
     switch (this.phase) {
       case 'before':
         this.phase = 'during';
-        this.restrainedAtMs = nowMs;
         return 'restrain';
       case 'during':
         this.phase = 'after';
-        this.restrainedMs = nowMs - (this.restrainedAtMs ?? nowMs);
         return 'release';
       case 'after':
         this.phase = 'done';
         return 'finish';
     }
+  }
+
+  /** The restraint was written at `atMs`: the watch while restrained lasts phaseMs from then. */
+  restrained(atMs: number): void {
+    this.restrainedAtMs = atMs;
+    this.phaseEndsMs = atMs + this.plan.phaseMs;
+  }
+
+  /** The restraint was undone at `atMs` (by its deadline or the release step, whichever came first). */
+  released(atMs: number): void {
+    if (this.restrainedAtMs !== undefined) this.restrainedMs ??= atMs - this.restrainedAtMs;
   }
 
   /** How it stands (Running until done). */
@@ -90,7 +100,9 @@ export class Experiment {
       suspect: this.plan.suspect,
       lossBeforePercent: pct(before),
       ...(this.phase !== 'before' ? { lossDuringPercent: pct(during), restraint: this.plan.restraint } : {}),
-      ...(this.phase === 'done' ? { lossAfterPercent: pct(after), restrainedSeconds: this.restrainedMs / 1000 } : {}),
+      ...(this.phase === 'done'
+        ? { lossAfterPercent: pct(after), restrainedSeconds: (this.restrainedMs ?? 0) / 1000 }
+        : {}),
     };
     if (this.phase !== 'done') return { result: 'Running', ...figures };
     const fell = before >= minLoss && during <= confirmedFall * before;

@@ -1,9 +1,10 @@
 // Restraining a suspect pod for a confirmation, and undoing it on every path. A restraint
 // is a few cgroup files written at the pod's level (its containers inherit the limit):
 // CPU, a quota (cpu.max on cgroup v2, cpu.cfs_quota_us on v1); IO, a bandwidth cap on
-// one disk (io.max on v2, blkio.throttle.*_bps_device on v1). Before anything is written
-// the exact previous values go to a journal in the state directory, so that a restarted
-// agent puts them back before it does anything else, even after SIGKILL.
+// one disk (io.max on v2, blkio.throttle.*_bps_device on v1). A restraint is planned when
+// the experiment starts but the previous values are read only when it is applied (they
+// may change in between); they go to a journal in the state directory before anything
+// is written, so that a restarted agent puts them back first, even after SIGKILL.
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
@@ -16,7 +17,16 @@ import type { BlockDevice } from '../probes/index.js';
 /** A file to write, with what puts it back. */
 const fileChange = z.object({ path: z.string(), apply: z.string(), restore: z.string() });
 const journalSchema = z.object({ podUid: z.string(), what: z.string(), files: z.array(fileChange) });
+/** A restraint as applied and journaled. */
 export type Restraint = z.output<typeof journalSchema>;
+
+/** A restraint to apply: each file, what to write, and how to find in the file's text at
+ * that moment the value that puts it back. */
+export interface RestraintPlan {
+  readonly podUid: string;
+  readonly what: string;
+  readonly files: readonly { path: string; apply: string; previous: (text: string) => string }[];
+}
 
 export class RestraintError extends CodedError<'RestraintFailed' | 'NoCgroup'> {}
 
@@ -28,32 +38,29 @@ export type PodCgroupPaths = ReadonlyMap<Hierarchy, string>;
 /** Where each of its containers' cgroups lives in the v1 blkio hierarchy. */
 export type ContainerBlkioPaths = readonly string[];
 
-/** The files a CPU quota of `millicores` writes for the pod, with their current values. */
+/** The files a CPU quota of `millicores` writes for the pod. */
 export function cpuRestraint(
   mounts: CgroupMounts,
   podUid: string,
   paths: PodCgroupPaths,
   millicores: number,
-  read: (file: string) => string = readText,
-): Restraint {
+): RestraintPlan {
   const unified = v2Dir(mounts, paths, 'cpu');
   if (unified) {
-    const file = join(unified, 'cpu.max');
     const quota = Math.round((millicores * cpuPeriodUs) / 1000);
     return {
       podUid,
       what: `cpu.max ${quota} ${cpuPeriodUs} (${millicores}m)`,
-      files: [{ path: file, apply: `${quota} ${cpuPeriodUs}`, restore: read(file).trim() }],
+      files: [{ path: join(unified, 'cpu.max'), apply: `${quota} ${cpuPeriodUs}`, previous: (t) => t.trim() }],
     };
   }
   const dir = v1Dir(mounts, paths, 'cpu');
-  const period = Number(read(join(dir, 'cpu.cfs_period_us')).trim());
+  const period = Number(readText(join(dir, 'cpu.cfs_period_us')).trim());
   const quota = Math.round((millicores * period) / 1000);
-  const file = join(dir, 'cpu.cfs_quota_us');
   return {
     podUid,
     what: `cpu.cfs_quota_us ${quota} of ${period} (${millicores}m)`,
-    files: [{ path: file, apply: String(quota), restore: read(file).trim() }],
+    files: [{ path: join(dir, 'cpu.cfs_quota_us'), apply: String(quota), previous: (t) => t.trim() }],
   };
 }
 
@@ -65,18 +72,21 @@ export function ioRestraint(
   containers: ContainerBlkioPaths,
   disk: BlockDevice,
   bytesPerSecond: number,
-  read: (file: string) => string = readText,
-): Restraint {
+): RestraintPlan {
   const dev = `${disk.major}:${disk.minor}`;
   const unified = v2Dir(mounts, paths, 'io');
   if (unified) {
-    const file = join(unified, 'io.max');
-    // A device without a line of its own has no limit: putting "max" back removes it.
-    const line = lineOf(read(file), dev) ?? `${dev} rbps=max wbps=max riops=max wiops=max`;
     return {
       podUid,
       what: `io.max ${dev} rbps=${bytesPerSecond} wbps=${bytesPerSecond}`,
-      files: [{ path: file, apply: `${dev} rbps=${bytesPerSecond} wbps=${bytesPerSecond}`, restore: line }],
+      files: [
+        {
+          path: join(unified, 'io.max'),
+          apply: `${dev} rbps=${bytesPerSecond} wbps=${bytesPerSecond}`,
+          // A device without a line of its own has no limit: putting "max" back removes it.
+          previous: (t) => lineOf(t, dev) ?? `${dev} rbps=max wbps=max riops=max wiops=max`,
+        },
+      ],
     };
   }
   // v1 blk-throttle is not hierarchical: each container's cgroup gets the cap.
@@ -84,11 +94,12 @@ export function ioRestraint(
   if (!root || containers.length === 0)
     throw new RestraintError('NoCgroup', 'the pod has no container cgroup in the blkio hierarchy on this node');
   const files = containers.flatMap((container) =>
-    ['blkio.throttle.read_bps_device', 'blkio.throttle.write_bps_device'].map((name) => {
-      const path = join(root, container, name);
+    ['blkio.throttle.read_bps_device', 'blkio.throttle.write_bps_device'].map((name) => ({
+      path: join(root, container, name),
+      apply: `${dev} ${bytesPerSecond}`,
       // "<dev> 0" removes a v1 throttle rule.
-      return { path, apply: `${dev} ${bytesPerSecond}`, restore: lineOf(read(path), dev) ?? `${dev} 0` };
-    }),
+      previous: (t: string) => lineOf(t, dev) ?? `${dev} 0`,
+    })),
   );
   return { podUid, what: `blkio throttle ${dev} ${bytesPerSecond} B/s read and write`, files };
 }
@@ -103,8 +114,14 @@ export class RestraintJournal {
     mkdirSync(dir, { recursive: true });
   }
 
-  /** Journals, then writes; a failed write is undone at once. */
-  apply(r: Restraint): void {
+  /** Reads the previous values, journals them, then writes; a failed write is undone at
+   * once. Returns what was journaled. */
+  apply(plan: RestraintPlan): Restraint {
+    const r: Restraint = {
+      podUid: plan.podUid,
+      what: plan.what,
+      files: plan.files.map((f) => ({ path: f.path, apply: f.apply, restore: f.previous(readText(f.path)) })),
+    };
     const journal = this.file(r.podUid);
     writeFileSync(`${journal}.tmp`, JSON.stringify(r));
     renameSync(`${journal}.tmp`, journal);
@@ -119,6 +136,7 @@ export class RestraintJournal {
       rmSync(journal, { force: true });
       throw new RestraintError('RestraintFailed', `cannot restrain pod ${r.podUid} (${r.what})`, { cause: err });
     }
+    return r;
   }
 
   /** Puts the previous values back and forgets the journal entry. */

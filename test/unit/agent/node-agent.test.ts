@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -47,8 +47,12 @@ describe('NodeAgent', function () {
     return { pod: ino(podPath), container: ino(containerPath), podPath };
   }
 
-  function startAgent(): NodeAgent {
-    const mounts: CgroupMounts = { mountPoints: new Map([['unified', join(dir, 'unified')]]), unifiedControllers: [] };
+  /** @param controllers enabled on the scratch unified tree (none: a hybrid host's). */
+  function startAgent(controllers: string[] = []): NodeAgent {
+    const mounts: CgroupMounts = {
+      mountPoints: new Map([['unified', join(dir, 'unified')]]),
+      unifiedControllers: controllers,
+    };
     const agent = new NodeAgent({
       nodeName: 'node-a',
       instance: 'agent-a',
@@ -181,9 +185,9 @@ describe('NodeAgent', function () {
     expect((await metrics.probesAttached.get()).values[0]!.value).to.equal(0);
   });
 
-  it('writes the status through /status by server-side apply, with what the probes measured', async function () {
-    const { victim: victimIds, etl: etlIds, probes } = await measuring();
-    const window = probeRead({
+  /** A second in which the victim waits 500 ms behind batch/etl and runs 200 ms. */
+  const heldByEtl = (victimIds: { container: bigint }, etlIds: { container: bigint }) =>
+    probeRead({
       cpu: {
         hierarchyId: 0,
         usage: [
@@ -210,6 +214,10 @@ describe('NodeAgent', function () {
         ],
       },
     });
+
+  it('writes the status through /status by server-side apply, with what the probes measured', async function () {
+    const { victim: victimIds, etl: etlIds, probes } = await measuring();
+    const window = heldByEtl(victimIds, etlIds);
     probes.windows.push(window, window);
     await clock.elapse(2000, 100);
 
@@ -369,5 +377,31 @@ describe('NodeAgent', function () {
     loader.refuse = undefined;
     await clock.elapse(5000, 100);
     expect(loader.opened).to.have.length(0);
+  });
+
+  it('releases a restrained suspect at its deadline when the probe reads fail from then on', async function () {
+    const victimIds = podCgroups(victim);
+    const etlIds = podCgroups(etl);
+    const cpuMax = join(dir, 'unified', etlIds.podPath, 'cpu.max');
+    writeFileSync(cpuMax, 'max 100000\n');
+    const nd = nodeDiagnostic(checkoutSession, 'node-a', [podRef(victim)], { interval: '2s' });
+    const confirm = { ...nd.spec.confirm, enabled: true, maxSeconds: 2 };
+    api.put(paths.nodeDiagnostics(), { ...nd, spec: { ...nd.spec, confirm } });
+    startAgent(['cpu']);
+    await settle();
+    const probes = loader.active!;
+    for (let i = 0; i < 10; i++) probes.windows.push(heldByEtl(victimIds, etlIds));
+    // The first window closes at 2 s and names etl; the victim is watched 2 s, then etl is capped.
+    let restrainedAt = 0;
+    while (readFileSync(cpuMax, 'utf8') === 'max 100000\n' && restrainedAt < 10_000) {
+      await clock.elapse(1, 1);
+      restrainedAt++;
+    }
+    expect(readFileSync(cpuMax, 'utf8'), `after ${restrainedAt} ms`).to.equal('10000 100000');
+    probes.read = () => Promise.reject(new Error('the probe maps are gone'));
+    await clock.elapse(1999, 100);
+    expect(readFileSync(cpuMax, 'utf8'), 'before its deadline').to.equal('10000 100000');
+    await clock.elapse(1);
+    expect(readFileSync(cpuMax, 'utf8'), 'at its deadline, with no read').to.equal('max 100000');
   });
 });

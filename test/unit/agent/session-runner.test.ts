@@ -145,4 +145,39 @@ describe('SessionRunner', function () {
       expect(fresh.status(context).window?.windowsReported).to.equal(1);
     }
   });
+
+  it('ends as Skipped an experiment a killed agent left Running, and never retries its suspect', function () {
+    const before = new SessionRunner(diagnostic(), t0);
+    const etl = podRef(pod('batch', 'etl'));
+    const cron = podRef(pod('batch', 'cron'));
+    const restraint = 'cpu.max 10000 100000 (100m)';
+    before.recordConfirmation(victim.metadata.uid, 'cpu', {
+      result: 'Running',
+      suspect: etl,
+      lossBeforePercent: 60,
+      lossDuringPercent: 5,
+      restraint,
+    });
+    const judged = { result: 'NotConfirmed', reason: 'r', suspect: cron } as const;
+    before.recordConfirmation(victim.metadata.uid, 'io', judged);
+    before.closeWindow(t0 + 10_000);
+    const saved = runnerSnapshotJson.parse(JSON.parse(JSON.stringify(before.snapshot())));
+
+    const resumed = new SessionRunner(diagnostic(), t0 + 12_000, saved);
+    expect(resumed.snapshot().confirmations).to.deep.equal([
+      [
+        `${victim.metadata.uid}/${etl.uid}/cpu`,
+        {
+          result: 'Skipped',
+          reason: "interrupted by an agent restart; the suspect's settings were restored",
+          suspect: etl,
+          lossBeforePercent: 60,
+          lossDuringPercent: 5,
+          restraint,
+        },
+      ],
+      [`${victim.metadata.uid}/${cron.uid}/io`, judged],
+    ]);
+    expect(resumed.testedSuspect(etl.uid, 'cpu')).to.be.true;
+  });
 });

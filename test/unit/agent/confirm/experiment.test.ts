@@ -26,6 +26,8 @@ function run(before: number, during: number, after: number) {
   for (let t = 1000; t <= 15_000; t += 1000) {
     e.add(second(t <= 5000 ? before : t <= 10_000 ? during : after));
     const step = e.step(t);
+    if (step === 'restrain') e.restrained(t);
+    if (step === 'release') e.released(t);
     if (step) steps.push(`${step}@${t}`);
   }
   return { e, steps };
@@ -63,6 +65,18 @@ describe('a confirmation experiment', function () {
       result: 'NotConfirmed',
       reason: 'the victim lost almost nothing before the restraint',
     });
+  });
+
+  it('times the restraint from when it was written to when it was undone, and watches it that long', function () {
+    const e = new Experiment(plan, 0);
+    expect(e.step(5000)).to.equal('restrain');
+    e.restrained(5200); // the tick's probe read took 200 ms
+    expect(e.phaseEndsMs).to.equal(10_200);
+    e.released(10_200); // its deadline timer
+    e.released(10_203); // the release step, just after: no second say
+    expect(e.step(10_203)).to.equal('release');
+    expect(e.step(15_203)).to.equal('finish');
+    expect(e.result().restrainedSeconds).to.equal(5);
   });
 
   it('reports Running with the figures so far, then never steps again once done', function () {

@@ -38,23 +38,39 @@ describe('restraints', function () {
   ] as const);
 
   it('caps CPU with cpu.max on cgroup v2 and cpu.cfs_quota_us on v1, keeping what was there', function () {
+    const journal = new RestraintJournal(file('state'), quietLog);
     writeFileSync(file('unified', pod, 'cpu.max'), 'max 100000\n');
-    expect(cpuRestraint(v2(), 'abc', paths, 100)).to.deep.equal({
+    expect(journal.apply(cpuRestraint(v2(), 'abc', paths, 100))).to.deep.equal({
       podUid: 'abc',
       what: 'cpu.max 10000 100000 (100m)',
       files: [{ path: file('unified', pod, 'cpu.max'), apply: '10000 100000', restore: 'max 100000' }],
     });
+    journal.restore('abc');
     writeFileSync(file('cpu', pod, 'cpu.cfs_period_us'), '50000\n');
     writeFileSync(file('cpu', pod, 'cpu.cfs_quota_us'), '-1\n');
-    expect(cpuRestraint(v1(), 'abc', paths, 250).files).to.deep.equal([
+    expect(journal.apply(cpuRestraint(v1(), 'abc', paths, 250)).files).to.deep.equal([
       { path: file('cpu', pod, 'cpu.cfs_quota_us'), apply: '12500', restore: '-1' },
     ]);
+  });
+
+  it('reads the previous value when the restraint is applied, not when it was planned', function () {
+    const cpuMax = file('unified', pod, 'cpu.max');
+    writeFileSync(cpuMax, 'max 100000\n');
+    const plan = cpuRestraint(v2(), 'abc', paths, 100);
+    // Meanwhile (the experiment watches the victim first) the pod gets a limit of its own.
+    writeFileSync(cpuMax, '200000 100000\n');
+    const journal = new RestraintJournal(file('state'), quietLog);
+    journal.apply(plan);
+    expect(readFileSync(cpuMax, 'utf8')).to.equal('10000 100000');
+    journal.restore('abc');
+    expect(readFileSync(cpuMax, 'utf8')).to.equal('200000 100000');
   });
 
   it('caps IO on one disk with io.max or the blkio throttle, and removes a rule that was not there', function () {
     writeFileSync(file('unified', pod, 'io.max'), '8:0 rbps=5000 wbps=max riops=max wiops=max\n');
     const disk = { major: 254, minor: 0 };
-    expect(ioRestraint(v2(), 'abc', paths, [], disk, 1048576).files).to.deep.equal([
+    const journal = new RestraintJournal(file('state'), quietLog);
+    expect(journal.apply(ioRestraint(v2(), 'abc', paths, [], disk, 1048576)).files).to.deep.equal([
       {
         path: file('unified', pod, 'io.max'),
         apply: '254:0 rbps=1048576 wbps=1048576',
@@ -68,7 +84,7 @@ describe('restraints', function () {
       writeFileSync(file('blkio', c, 'blkio.throttle.read_bps_device'), c.endsWith('1') ? '254:0 2048\n' : '');
       writeFileSync(file('blkio', c, 'blkio.throttle.write_bps_device'), '');
     }
-    const v1Files = ioRestraint(v1(), 'abc', paths, containers, disk, 4096).files;
+    const v1Files = journal.apply(ioRestraint(v1(), 'abc', paths, containers, disk, 4096)).files;
     expect(v1Files.map((f) => `${f.path.slice(file('blkio').length)} ${f.restore}`)).to.deep.equal([
       `${pod}/c1/blkio.throttle.read_bps_device 254:0 2048`,
       `${pod}/c1/blkio.throttle.write_bps_device 254:0 0`,
