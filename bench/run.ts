@@ -200,8 +200,7 @@ function memoryLayers(nodeFlags: readonly string[]): { layer: string; rssMiB: nu
         space('new_space').toFixed(1) + ', code ' + space('code_space').toFixed(1) + ', external ' + mib(m.external).toFixed(1) + ' MiB' });
     };
     step('node itself');
-    await import('undici'); step('+ undici (HTTP)');
-    await import('@kubernetes/client-node'); step('+ @kubernetes/client-node');
+    await import('./build/js/common/kube/informer.js'); step('+ the Kubernetes client and informer (build/js/common/kube)');
     await import('./build/js/agent/node-agent.js'); step('+ the idle agent (build/js/agent/node-agent.js)');
     const native = await import('./build/js/agent/native/binding.js');
     native.loadBinding(); step('+ the addon (libbpf, loaded with the first session)');

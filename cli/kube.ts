@@ -1,7 +1,8 @@
 // The Kubernetes API as the command line uses it: a client from --kubeconfig (else
 // $KUBECONFIG, ~/.kube/config or the in-cluster account), the namespace kubectl would use,
 // and API failures turned into CliErrors that say what to do.
-import { ApiError, KubeClient, KubeConfigError } from '../common/kube/client.js';
+import { ApiError, KubeClient } from '../common/kube/client.js';
+import { KubeConfigError } from '../common/kube/kubeconfig.js';
 import { CliError } from './errors.js';
 
 export function loadKubeClient(kubeconfig: string | undefined): KubeClient {
@@ -19,8 +20,7 @@ export function loadKubeClient(kubeconfig: string | undefined): KubeClient {
 
 /** The current context's namespace, as kubectl picks it, else `default`. */
 export function contextNamespace(client: KubeClient): string {
-  const { config } = client;
-  return config.getContextObject(config.getCurrentContext())?.namespace || 'default';
+  return client.connection.namespace ?? 'default';
 }
 
 /** An API failure as a CliError; `what` names the object, e.g. `diagnosticsession "x" in "shop"`. */

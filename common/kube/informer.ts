@@ -1,13 +1,13 @@
-// A cache of one resource kept current by list+watch (client-node's ListWatch), with what
+// A cache of one resource kept current by list+watch (watch.ts's ListWatch), with what
 // ListWatch leaves to its user: restart after errors (it stops on any error but 410 Gone,
 // which it handles by relisting), a periodic full relist that also heals a watch that went
 // quiet without failing, objects parsed at the edge, and a `synced` flag for readiness.
-import { ListWatch, Watch, type KubernetesListObject, type KubernetesObject } from '@kubernetes/client-node';
 import { z } from 'zod';
 
 import { sleep, type Clock } from '../clock.js';
 import type { Logger } from '../log.js';
 import type { KubeClient } from './client.js';
+import { ListWatch, type KubeList, type KubeObject } from './watch.js';
 
 export interface InformerHandlers<T> {
   /** An object appeared or changed (its resourceVersion differs from the cached one). */
@@ -15,11 +15,11 @@ export interface InformerHandlers<T> {
   onDelete?(obj: T): void;
 }
 
-/** One list-then-watch of a collection, as client-node's ListWatch runs it: start() lists
+/** One list-then-watch of a collection, as watch.ts's ListWatch runs it: start() lists
  * through `list`, then watches and emits add/update/delete; any failure but 410 Gone emits
  * `error` and stops it until the next start(). */
 export interface ListWatcher {
-  on(verb: 'add' | 'update' | 'delete', cb: (obj: KubernetesObject) => void): void;
+  on(verb: 'add' | 'update' | 'delete', cb: (obj: KubeObject) => void): void;
   on(verb: 'error', cb: (err: unknown) => void): void;
   start(): Promise<void>;
   stop(): Promise<void>;
@@ -29,7 +29,7 @@ export interface WatchRequest {
   readonly path: string;
   readonly labelSelector: string | undefined;
   readonly fieldSelector: string | undefined;
-  readonly list: () => Promise<KubernetesListObject<KubernetesObject>>;
+  readonly list: () => Promise<KubeList>;
 }
 
 /** Where an informer's watches come from: the API server's watch in production, recorded
@@ -38,7 +38,7 @@ export type WatchSource = (request: WatchRequest) => ListWatcher;
 
 function apiWatchSource(client: KubeClient): WatchSource {
   return ({ path, labelSelector, fieldSelector, list }) =>
-    new ListWatch(path, new Watch(client.config), list, false, labelSelector, fieldSelector);
+    new ListWatch({ client, path, labelSelector, fieldSelector, list });
 }
 
 export interface InformerOptions<T> {
@@ -130,7 +130,7 @@ export class Informer<T> {
     await this.current?.stop();
     const { path, labelSelector, fieldSelector } = this.options;
     const lw = this.watch({ path, labelSelector, fieldSelector, list: () => this.listAndSync(epoch) });
-    const live = (fn: (raw: KubernetesObject) => void) => (raw: KubernetesObject) => {
+    const live = (fn: (raw: KubeObject) => void) => (raw: KubeObject) => {
       if (epoch === this.epoch) fn(raw);
     };
     lw.on(
@@ -154,7 +154,7 @@ export class Informer<T> {
 
   /** Lists through our client, and applies the list to the cache itself: objects gone
    * from it are deleted (ListWatch only knows about its own previous list). */
-  private async listAndSync(epoch: number) {
+  private async listAndSync(epoch: number): Promise<KubeList> {
     const { client, path, labelSelector, fieldSelector } = this.options;
     const list = listSchema.parse(await client.get(path, { labelSelector, fieldSelector }));
     if (epoch === this.epoch) {
@@ -172,7 +172,7 @@ export class Informer<T> {
       this.synced = true;
       this.backoffMs = minBackoffMs;
     }
-    return list as KubernetesListObject<KubernetesObject>;
+    return list;
   }
 
   private async restart(lw: ListWatcher, epoch: number, err: unknown): Promise<void> {

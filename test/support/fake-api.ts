@@ -6,10 +6,10 @@
 // the watchers open at that moment.
 import { isDeepStrictEqual } from 'node:util';
 
-import { KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
-
 import { ApiError, ContentType, KubeClient, type RequestOptions } from '../../common/kube/client.js';
+import { fixedCredentials } from '../../common/kube/credentials.js';
 import type { ListWatcher, WatchRequest, WatchSource } from '../../common/kube/informer.js';
+import type { KubeObject } from '../../common/kube/watch.js';
 
 export interface RecordedRequest {
   readonly method: string;
@@ -112,7 +112,12 @@ export class RecordingClient extends KubeClient {
   readonly failures: Failure[] = [];
 
   constructor(private readonly api: FakeApi) {
-    super(new KubeConfig());
+    super({
+      server: 'https://fake-api.invalid',
+      tls: { rejectUnauthorized: true },
+      credentials: fixedCredentials({}),
+      namespace: undefined,
+    });
   }
 
   override request(method: string, path: string, options: RequestOptions = {}): Promise<unknown> {
@@ -169,11 +174,11 @@ export class RecordingClient extends KubeClient {
   }
 }
 
-/** Behaves as client-node's ListWatch does towards its user: lists on its first start only,
+/** Behaves as watch.ts's ListWatch does towards its user: lists on its first start only,
  * then delivers events until it fails or is stopped; a start after a failure resumes. */
 export class FakeWatcher implements ListWatcher {
   private readonly callbacks = { add: [], update: [], delete: [], error: [] } as {
-    [V in Verb]: Array<(obj: KubernetesObject) => void>;
+    [V in Verb]: Array<(obj: KubeObject) => void>;
   } & { error: Array<(err: unknown) => void> };
   private listed = false;
   starts = 0;
@@ -183,7 +188,7 @@ export class FakeWatcher implements ListWatcher {
     readonly request: WatchRequest,
   ) {}
 
-  on(verb: Verb, cb: (obj: KubernetesObject) => void): void;
+  on(verb: Verb, cb: (obj: KubeObject) => void): void;
   on(verb: 'error', cb: (err: unknown) => void): void;
   on(verb: Verb | 'error', cb: (arg: never) => void): void {
     (this.callbacks[verb] as Array<(arg: never) => void>).push(cb);
