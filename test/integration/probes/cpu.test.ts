@@ -5,7 +5,10 @@
 import { expect } from 'chai';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { readFileSync, symlinkSync } from 'node:fs';
+import { join } from 'node:path';
 
+import type { Holder } from '../../../agent/probes/index.js';
 import { requireOrSkip } from '../../../testbed/host/requirements.js';
 import {
   attributed,
@@ -60,6 +63,36 @@ describe('cpu probe (ground truth)', function () {
     ({ cpu } = await measure(session, 1000));
     expect(waitOf(cpu!, b), 'victim b').to.be.above(0);
     expect(waitOf(cpu!, a), 'a once it is no victim').to.equal(0);
+  });
+
+  it('names a thread of the root cgroup that holds a victim’s CPU by its pid, never as "/"', async function () {
+    const f = fixture();
+    const victim = f.cgroup('victim');
+    const session = f.open({ probes: ['cpu'] });
+    session.setTargets([unified(victim)]);
+    session.attach();
+    f.burner(victim, 1);
+    // A process outside any pod: started here, in the root cgroup, under a name of its own
+    // (a thread's comm is the name it was executed by).
+    const holderPath = join(f.tempDir('crosstalk-holder-'), 'ct-holder');
+    symlinkSync('/bin/sh', holderPath);
+    const holder = f.track(spawn('taskset', ['-c', '1', holderPath, '-c', 'while :; do :; done']));
+    await sleep(300);
+    expect(readFileSync(`/proc/${holder.pid}/cgroup`, 'utf8'), 'the holder is in the root cgroup').to.match(/^0::\/$/m);
+    expect(readFileSync(`/proc/${holder.pid}/comm`, 'utf8').trim()).to.equal('ct-holder');
+    const { cpu } = await measure(session, 1000);
+    const wait = waitOf(cpu!, victim);
+    const holderKey = (h: Holder) =>
+      h.kind === 'cgroup' ? `cgroup ${h.id}` : h.kind === 'thread' ? `pid ${h.pid}` : 'idle';
+    const byHolder = new Map<string, number>();
+    for (const s of cpu!.attribution.filter((s) => s.victim === victim.id('unified')))
+      byHolder.set(holderKey(s.aggressor), (byHolder.get(holderKey(s.aggressor)) ?? 0) + s.waitNs);
+    const shown = JSON.stringify([...byHolder]);
+    expect(wait, 'the victim waits behind the holder').to.be.above(200e6);
+    expect((byHolder.get(`pid ${holder.pid}`) ?? 0) / wait, `share named by the holder's pid: ${shown}`).to.be.at.least(
+      0.9,
+    );
+    expect(byHolder.get('cgroup 1'), `nothing charged to the root cgroup as a whole: ${shown}`).to.be.undefined;
   });
 
   // The peer: runqlat.bt's logic (stamp at wakeup and at a switch that leaves prev
