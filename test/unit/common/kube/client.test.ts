@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { createServer as createHttpServer } from 'node:http';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
@@ -13,6 +14,7 @@ import {
   isTerminal,
   KubeClient,
 } from '../../../../common/kube/client.js';
+import { fixedCredentials } from '../../../../common/kube/credentials.js';
 import { TestApiServer, json, status } from '../../../support/https-server.js';
 
 const base64 = (text: string) => Buffer.from(text).toString('base64');
@@ -124,6 +126,24 @@ describe('KubeClient', function () {
       await client({}, { 'tls-server-name': 'localhost' }).get('/x');
       const wrong = await refusal(client({}, { 'tls-server-name': 'api.example' }).get('/x'));
       expect(wrong.message).to.match(/api\.example/);
+    });
+
+    it('speaks plain HTTP to an http:// server', async function () {
+      const plain = createHttpServer((req, res) => json(res, 200, { path: req.url, auth: req.headers.authorization }));
+      await new Promise<void>((resolve) => plain.listen(0, '127.0.0.1', resolve));
+      const { port } = plain.address() as AddressInfo;
+      try {
+        const c = new KubeClient({
+          server: `http://127.0.0.1:${port}`,
+          tls: { rejectUnauthorized: true },
+          credentials: fixedCredentials({ authorization: 'Bearer plain' }),
+          namespace: undefined,
+        });
+        expect(await c.get('/version')).to.deep.equal({ path: '/version', auth: 'Bearer plain' });
+      } finally {
+        plain.closeAllConnections();
+        plain.close();
+      }
     });
 
     it('keeps the connection alive between requests', async function () {
