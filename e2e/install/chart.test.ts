@@ -86,6 +86,26 @@ describe('the Helm chart (e2e)', function () {
     ]);
   });
 
+  it('installs its own Namespace at PodSecurity privileged the way NOTES.txt says', async function () {
+    const namespace = 'own-namespace';
+    const install = await helm('install', 'own', chartDir, '--namespace', namespace, '--create-namespace',
+      '--set', 'namespace.create=true', '--set', 'crds.install=false', '--kubeconfig', cp().kubeconfigPath('admin')); // prettier-ignore
+    expect(install.code, install.stderr).to.equal(0);
+    const labels = await kubectl(cp(), ['get', 'namespace', namespace, '-o', 'jsonpath={.metadata.labels}'], {
+      check: true,
+    });
+    expect(JSON.parse(labels.stdout)).to.include({ 'pod-security.kubernetes.io/enforce': 'privileged' });
+    const uninstall = await helm(
+      'uninstall',
+      'own',
+      '--namespace',
+      namespace,
+      '--kubeconfig',
+      cp().kubeconfigPath('admin'),
+    );
+    expect(uninstall.code, uninstall.stderr).to.equal(0);
+  });
+
   it('refuses bad values with the path and the reason', async function () {
     for (const [set, reason] of [
       ['agent.privileged=yes', /agent\/privileged.*want boolean/],
