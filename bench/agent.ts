@@ -4,8 +4,10 @@
 // known cgroups over time: memory must level off (tombstones are dropped once read), and
 // CPU stays a small share of one core. First, before any session, the agent idle (nothing
 // loaded) for idle-seconds.
+// A neighbour pod switches context about --switches times a second meanwhile (the node's
+// measured rate is printed), so the probes run at a busy node's event rate.
 // Run as root: npm run bench:agent [-- static-cgroups churn-per-second seconds]
-//   [--idle-seconds 10] [--node-options "<node flags for the agent>"] [--json file]
+//   [--idle-seconds 10] [--switches 50000] [--node-options "<node flags for the agent>"] [--json file]
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -22,7 +24,7 @@ import { kubectl } from '../testbed/cluster/kubectl.js';
 import { containerCgroupPath, podCgroupPath } from '../testbed/kubelet/cgroup-layout.js';
 import { NodeHarness } from '../testbed/kubelet/node-harness.js';
 import { OperatorProcess } from '../testbed/components/operator-process.js';
-import { cpuHog } from '../testbed/workloads/commands.js';
+import { contextSwitcher, cpuHog } from '../testbed/workloads/commands.js';
 import { TestCgroup } from '../testbed/host/cgroups.js';
 
 const args = parseArgs({
@@ -30,12 +32,14 @@ const args = parseArgs({
     json: { type: 'string' },
     'node-options': { type: 'string', default: '' },
     'idle-seconds': { type: 'string', default: '10' },
+    switches: { type: 'string', default: '50000' },
   },
   allowPositionals: true,
 });
 const [staticCount = 2000, churnPerSecond = 50, seconds = 60] = args.positionals.map(Number);
 const idleSeconds = Number(args.values['idle-seconds']);
 const nodeOptions = args.values['node-options'];
+const switchesPerSecond = Number(args.values.switches);
 
 /** One reading of the agent process. */
 interface Sample {
@@ -48,6 +52,13 @@ interface Sample {
   readonly reportedCpuPercent: number;
   readonly cgroups: number;
   readonly containersStarted: number;
+  /** The node's context switches per second over the sample period (/proc/stat ctxt). */
+  readonly switchesPerSecond: number;
+}
+
+/** The node's context switches since boot. */
+function contextSwitches(): number {
+  return Number(/^ctxt (\d+)/m.exec(readFileSync('/proc/stat', 'utf8'))?.[1] ?? 0);
 }
 
 /** Resident memory and CPU time (user + system) of a process, from /proc. */
@@ -88,8 +99,13 @@ try {
   });
   console.error(`creating ${staticCount} pod-shaped cgroups...`);
   for (let i = 0; i < staticCount; i++) cgroups.push(podCgroups(node.cgroupScope).pod);
-  const sample = async (t: number, since: { cpuSeconds: number }, period: number, started: number) => {
-    const now = usage(pid);
+  const sample = async (
+    t: number,
+    since: { cpuSeconds: number; switches: number },
+    period: number,
+    started: number,
+  ) => {
+    const now = { ...usage(pid), switches: contextSwitches() };
     const s: Sample = {
       t,
       rssMiB: now.rssMiB,
@@ -98,12 +114,13 @@ try {
       reportedCpuPercent: 100 * (await agent.metric('crosstalk_agent_cpu_ratio')),
       cgroups: await agent.metric('crosstalk_agent_cgroups'),
       containersStarted: started,
+      switchesPerSecond: (now.switches - since.switches) / period,
     };
     return { s, now };
   };
   // Idle: no session names the node, so nothing is loaded.
   const idle: Sample[] = [];
-  let idleBase = usage(pid);
+  let idleBase = { ...usage(pid), switches: contextSwitches() };
   for (let t = 2; t <= idleSeconds; t += 2) {
     await sleep(2000);
     const { s, now } = await sample(t - idleSeconds, idleBase, 2, 0);
@@ -116,6 +133,13 @@ try {
     metadata: { name: 'bench', namespace: 'shop' },
     spec: { selector: { matchLabels: { app: 'victim' } }, interval: '5s' },
   };
+  if (switchesPerSecond > 0)
+    await node.createPod({
+      name: 'switcher',
+      namespace: 'shop',
+      labels: { app: 'switcher' },
+      containers: [{ name: 'app', command: contextSwitcher(switchesPerSecond) }],
+    });
   await kubectl(cp, ['apply', '-f', '-'], { input: JSON.stringify(session), check: true });
   await eventually(async () => {
     if ((await agent.metric('crosstalk_agent_probes_attached')) !== 1) throw new Error('probes not attached yet');
@@ -123,7 +147,7 @@ try {
 
   const samples: Sample[] = [];
   let started = 0;
-  let last = usage(pid);
+  let last = { ...usage(pid), switches: contextSwitches() };
   const t0 = Date.now();
   let nextSample = 5;
   while ((Date.now() - t0) / 1000 < seconds) {
@@ -155,6 +179,7 @@ try {
       'as it reports itself',
       'cgroups known',
       'containers started',
+      'node context switches/s',
     ],
     style: { head: [], border: [] },
   });
@@ -167,15 +192,20 @@ try {
       s.reportedCpuPercent.toFixed(1),
       String(s.cgroups),
       String(s.containersStarted),
+      s.switchesPerSecond.toFixed(0),
     ]);
   console.log(
-    `agent footprint: idle ${idleSeconds} s (t <= 0, no session), then ${staticCount} static pod cgroups (x hierarchies) + ${churnPerSecond} new containers/s for ${seconds} s${nodeOptions ? `; agent node options: ${nodeOptions}` : ''}`,
+    `agent footprint: idle ${idleSeconds} s (t <= 0, no session), then ${staticCount} static pod cgroups (x hierarchies) + ${churnPerSecond} new containers/s + a pod switching context ~${switchesPerSecond}/s for ${seconds} s${nodeOptions ? `; agent node options: ${nodeOptions}` : ''}`,
   );
   console.log(table.toString());
   if (args.values.json)
     writeFileSync(
       args.values.json,
-      JSON.stringify({ staticCount, churnPerSecond, seconds, idleSeconds, nodeOptions, idle, samples }, null, 2),
+      JSON.stringify(
+        { staticCount, churnPerSecond, switchesPerSecond, seconds, idleSeconds, nodeOptions, idle, samples },
+        null,
+        2,
+      ),
     );
   await agent.stop();
   await operator.stop();

@@ -38,9 +38,11 @@ export function programCost(p: ProbeFigures, label: string, program: RegExp): nu
   return p.runs.find((r) => r.label.startsWith(label))?.programs.find((x) => program.test(x.name))?.nsPerRun;
 }
 
-export function slowdown(p: ProbeFigures, label: string): number | undefined {
+/** How much slower the load ran with the configuration's programs attached than alone;
+ * `bpfStats`: with kernel.bpf_stats_enabled on, as the agent keeps it during a session. */
+export function slowdown(p: ProbeFigures, label: string, bpfStats = false): number | undefined {
   const run = p.runs.find((r) => r.label.startsWith(label));
-  return run && run.load.nsPerSwitch / run.alone.nsPerSwitch;
+  return run && (bpfStats ? run.loadCounted : run.load).nsPerSwitch / run.alone.nsPerSwitch;
 }
 
 const sample = z.object({
@@ -49,11 +51,13 @@ const sample = z.object({
   heapUsedMiB: z.number(),
   cpuPercent: z.number(),
   reportedCpuPercent: z.number(),
+  switchesPerSecond: z.number(),
 });
 
 const agentFigures = z.object({
   staticCount: z.number(),
   churnPerSecond: z.number(),
+  switchesPerSecond: z.number(),
   seconds: z.number(),
   idleSeconds: z.number(),
   nodeOptions: z.string(),
@@ -74,6 +78,8 @@ export interface AgentFigures extends z.infer<typeof agentFigures> {
   readonly meanCpuPercent: number;
   readonly maxCpuPercent: number;
   readonly meanReportedCpuPercent: number;
+  /** The node's measured context switches per second in session, on average. */
+  readonly meanSwitchesPerSecond: number;
 }
 
 export function parseAgentFigures(json: unknown): AgentFigures {
@@ -93,5 +99,6 @@ export function parseAgentFigures(json: unknown): AgentFigures {
     meanCpuPercent: mean(cpu),
     maxCpuPercent: Math.max(...cpu),
     meanReportedCpuPercent: mean(a.samples.map((s) => s.reportedCpuPercent)),
+    meanSwitchesPerSecond: mean(a.samples.map((s) => s.switchesPerSecond)),
   };
 }

@@ -189,21 +189,62 @@ async function listChildren(admin: KubeClient): Promise<ChildItem[]> {
   return ((await admin.get(paths.nodeDiagnostics('shop'))) as { items: ChildItem[] }).items;
 }
 
-/** What each node's agent writes: one window, one report per target. */
-function writeAgentStatuses(admin: KubeClient, children: readonly ChildItem[]): Promise<void> {
-  return inBatches(children, (c) =>
-    admin.patch(
-      paths.nodeDiagnostics('shop', c.metadata.name, 'status'),
-      {
-        status: {
-          observedGeneration: c.metadata.generation,
-          phase: 'Measuring',
-          pods: c.spec.targets.map((t, i) => ({ ...victimReport(i, 0), name: t.name, uid: t.uid })),
+/** What a node's agent writes for one window: one report per target (`score` overrides
+ * the score, so that a write can be told in the session's summary). */
+function writeAgentStatus(admin: KubeClient, c: ChildItem, window: number, score?: number): Promise<unknown> {
+  return admin.patch(
+    paths.nodeDiagnostics('shop', c.metadata.name, 'status'),
+    {
+      status: {
+        observedGeneration: c.metadata.generation,
+        phase: 'Measuring',
+        window: {
+          intervalSeconds: 10,
+          sequence: window,
+          windowsReported: window,
+          firstStart: iso(0),
+          start: iso(window - 1),
+          end: iso(window),
         },
+        pods: c.spec.targets.map((t, i) => ({
+          ...victimReport(i, window),
+          ...(score === undefined ? {} : { score, verdict: 'High' as const }),
+          name: t.name,
+          uid: t.uid,
+        })),
       },
-      ContentType.mergePatch,
-    ),
+    },
+    ContentType.mergePatch,
   );
+}
+
+const iso = (window: number) => new Date(t0 + window * 10_000).toISOString();
+
+function writeAgentStatuses(admin: KubeClient, children: readonly ChildItem[], window = 1): Promise<void> {
+  return inBatches(children, (c) => writeAgentStatus(admin, c, window));
+}
+
+/** Writes (not reads: the benchmark itself polls) the API server counted per verb and
+ * resource of crosstalk's kinds, events and leases, from its own apiserver_request_total. */
+async function apiWrites(cp: ControlPlane): Promise<Map<string, number>> {
+  const text = (await kubectl(cp, ['get', '--raw', '/metrics'], { check: true })).stdout;
+  const counts = new Map<string, number>();
+  for (const m of text.matchAll(/^apiserver_request_total\{([^}]*)\} (\S+)$/gm)) {
+    const labels = Object.fromEntries([...m[1]!.matchAll(/(\w+)="([^"]*)"/g)].map((l) => [l[1]!, l[2]!]));
+    if (['GET', 'LIST', 'WATCH'].includes(labels.verb ?? '')) continue;
+    if (!/^(diagnosticsessions|nodediagnostics|events|leases)$/.test(labels.resource ?? '')) continue;
+    const key = `${labels.verb} ${labels.resource}${labels.subresource ? `/${labels.subresource}` : ''}`;
+    counts.set(key, (counts.get(key) ?? 0) + Number(m[2]));
+  }
+  return counts;
+}
+
+function delta(after: ReadonlyMap<string, number>, before: ReadonlyMap<string, number>): string {
+  return [...after]
+    .map(([k, n]) => [k, n - (before.get(k) ?? 0)] as const)
+    .filter(([, n]) => n > 0)
+    .map(([k, n]) => `${n} ${k}`)
+    .join(', ');
 }
 
 async function apiserverBenchmark(m: number): Promise<void> {
@@ -238,6 +279,31 @@ async function apiserverBenchmark(m: number): Promise<void> {
         `${await operator.metric('crosstalk_operator_reconciles_total')} reconciles, ` +
         `${(await operator.metric('crosstalk_operator_reconcile_duration_seconds_sum')).toFixed(1)} s reconciling`,
     );
+
+    // Steady windows: every agent writes its next window; the last node's write carries
+    // the worst victim, so the summary shows when the session reflects it.
+    for (const window of [2, 3]) {
+      const before = await apiWrites(cp);
+      const reconcilesBefore = await operator.metric('crosstalk_operator_reconciles_total');
+      const started = performance.now();
+      await writeAgentStatuses(admin, children.slice(0, -1), window);
+      const last = children.at(-1)!;
+      await writeAgentStatus(admin, last, window, 100);
+      const lastWritten = performance.now();
+      const worst = `shop/${last.spec.targets[0]?.name}`;
+      const session = await waitFor(async () => {
+        const s = (await admin.get(paths.sessions('shop', 'bench'))) as { status?: SessionStatus };
+        return s.status?.summary?.worstPod === worst ? s : undefined;
+      });
+      const reflected = performance.now() - lastWritten;
+      await new Promise((r) => setTimeout(r, 3000)); // writes still under way are counted too
+      console.log(
+        `window ${window}: ${m} agent writes in ${((lastWritten - started) / 1000).toFixed(1)} s; the session reflected the last node's write ` +
+          `${(reflected / 1000).toFixed(2)} s after it; ${(await operator.metric('crosstalk_operator_reconciles_total')) - reconcilesBefore} reconciles; ` +
+          `API writes in the window: ${delta(await apiWrites(cp), before)} (the nodediagnostics/status patches are the agents'); ` +
+          `session status ${(JSON.stringify(session.status).length / 1024).toFixed(0)} KiB`,
+      );
+    }
   });
 }
 

@@ -45,17 +45,25 @@ export function assessTargets(p: ProbeFigures, agent: AgentFigures | undefined):
       peer(/sched_wakeup#/),
     ),
     atMost('sched_wakeup, no victim ≤ 80 ns', programCost(p, noVictim, /^cpu_wakeup_(btf|raw)/), 80, 'ns'),
+    // As a node pays it: the agent keeps bpf_stats on during a session for its cost metrics.
     atMost(
       'the load ≤ 1.10x slower, a victim',
-      slowdown(p, victim),
+      slowdown(p, victim, true),
       1.1,
       'x',
-      peerLoad === undefined ? '' : ` (bpftrace ${peerLoad.toFixed(2)}x)`,
+      ` with bpf_stats on as the agent runs (${slowdown(p, victim)?.toFixed(2) ?? '?'}x off` +
+        (peerLoad === undefined ? ')' : `; bpftrace ${peerLoad.toFixed(2)}x)`),
     ),
-    atMost('the load ≤ 1.10x slower, no victim', slowdown(p, noVictim), 1.1, 'x'),
+    atMost(
+      'the load ≤ 1.10x slower, no victim',
+      slowdown(p, noVictim, true),
+      1.1,
+      'x',
+      ` with bpf_stats on (${slowdown(p, noVictim)?.toFixed(2) ?? '?'}x off)`,
+    ),
   ];
   if (!agent) return targets;
-  const pods = `${agent.staticCount} pods, ${agent.churnPerSecond} new containers/s`;
+  const pods = `${agent.staticCount} pods, ${agent.churnPerSecond} new containers/s, ${(agent.meanSwitchesPerSecond / 1000).toFixed(0)}k switches/s`;
   const growth = agent.lastRssMiB - agent.samples[0]!.rssMiB;
   return [
     ...targets,

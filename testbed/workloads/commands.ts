@@ -20,6 +20,12 @@ export function cpuHog(options: CpuHogOptions = {}): string[] {
   ];
 }
 
+/** Context switches at about `perSecond` (stress-ng's switch stressor: a pipe ping-pong
+ * between two processes; the rate it reaches depends on the CPUs, so measure it). */
+export function contextSwitcher(perSecond: number): string[] {
+  return ['stress-ng', '--switch', '1', '--switch-freq', String(Math.round(perSecond / 2)), '--quiet'];
+}
+
 export interface MemoryHogOptions {
   /** Bytes each worker keeps allocated and touches. */
   readonly bytes: number;
