@@ -150,7 +150,10 @@ export const aggressorSchema = withRules(
 ).describe('A neighbour that slowed the victim down.');
 export type Aggressor = z.output<typeof aggressorSchema>;
 
-export const selfInflictedCauses = ['CPUQuota', 'MemoryLimit', 'IOLimit'] as const;
+// No IOLimit: blk-throttle holds a limited victim's bios before they become requests, so
+// the io probe never counts that wait as time beside others; the victim is not harmed by
+// neighbours there, and nothing measures how long its own limit held it.
+export const selfInflictedCauses = ['CPUQuota', 'MemoryLimit'] as const;
 
 export const selfInflictedSchema = z
   .object({
@@ -158,7 +161,7 @@ export const selfInflictedSchema = z
     cause: z
       .enum(selfInflictedCauses)
       .describe(
-        'CPUQuota: CFS throttling by its own limit; MemoryLimit: reclaim at its own memory limit; IOLimit: its own blkio/io.max throttle.',
+        'CPUQuota: CFS throttling by its own limit; MemoryLimit: reclaim at its own memory limit.',
       ),
     seconds: seconds('Time the victim lost to its own limit.'),
     percent: z.number().min(0).describe('That time as a share of the wall-clock time covered, in percent.'),
