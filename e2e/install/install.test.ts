@@ -8,7 +8,7 @@
 import { ApiException, CustomObjectsApi, KubeConfig, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { expect } from 'chai';
 import { execFile } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -77,8 +77,16 @@ describe('install with the Helm chart (e2e)', function () {
       }
     });
 
+    let failed = false;
+    afterEach(function () {
+      if (this.currentTest?.state === 'failed') failed = true;
+    });
+
     after(async function () {
-      for (const node of nodes.values()) await node.close();
+      for (const node of nodes.values()) {
+        await node.close({ keepLogs: failed });
+        if (failed) console.log(`      ${node.nodeName}'s container logs kept in ${node.logDir}`);
+      }
       if (stateDir) rmSync(stateDir, { recursive: true, force: true });
     });
 
@@ -257,6 +265,13 @@ describe('install with the Helm chart (e2e)', function () {
         60_000,
         500,
       );
+      // The nodes stopped the agents as kubelet does, SIGTERM first: each shut down cleanly.
+      for (const node of [a, b]) {
+        const podDirs = readdirSync(node.logDir).filter((d) => d.startsWith(`${namespace}_${release}-agent-`));
+        expect(podDirs, `agent pods of ${node.nodeName}`).to.have.length.at.least(1);
+        for (const dir of podDirs)
+          expect(readFileSync(join(node.logDir, dir, 'agent.log'), 'utf8'), dir).to.match(/shutting down.*SIGTERM/);
+      }
       expect((await k(['get', 'nodediagnostics', '-A', '-o', 'name'])).stdout.trim(), 'no NodeDiagnostic').to.equal('');
       expect(
         (await k(['get', 'crd', 'diagnosticsessions.crosstalk.dev', '-o', 'name'])).stdout.trim(),

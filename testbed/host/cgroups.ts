@@ -106,13 +106,13 @@ export class TestCgroup {
     return [...pids];
   }
 
-  /** Sends SIGKILL to every process in this cgroup and its descendants without waiting
-   * (exit handlers cannot wait); returns how many there were. */
-  killAll(): number {
+  /** Sends `signal` (SIGKILL unless told) to every process in this cgroup and its
+   * descendants without waiting (exit handlers cannot wait); returns how many there were. */
+  killAll(signal: NodeJS.Signals = 'SIGKILL'): number {
     const pids = [...this.dirs.values()].flatMap(treePids);
     for (const pid of pids) {
       try {
-        process.kill(pid, 'SIGKILL');
+        process.kill(pid, signal);
       } catch {
         // already gone
       }

@@ -93,6 +93,9 @@ function nextPodIP(): string {
 }
 const defaultImage = 'harness.crosstalk.dev/process';
 const logDirPrefix = 'crosstalk-harness-';
+/** The longest a pod deleted through the API gets to stop before SIGKILL (kubelet's
+ * default is 30 s; the suites wait for the pods they delete). */
+const maxGraceSeconds = 10;
 const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 
 /** The Pod object `createPod` submits: bound to `nodeName`, never restarted. */
@@ -338,7 +341,10 @@ export class NodeHarness {
     const key = podKey(pod);
     if (this.closing || uid === undefined || !key || this.terminations.has(uid)) return;
     if (pod.metadata?.deletionTimestamp) {
-      void this.terminate(uid, key, true).catch((err: unknown) => this.report(err));
+      // Deleted through the API (a controller, kubectl): stopped gracefully, as kubelet
+      // would, with the grace the deletion gave (capped: the suites wait for it).
+      const graceMs = Math.min(pod.metadata.deletionGracePeriodSeconds ?? 30, maxGraceSeconds) * 1000;
+      void this.terminate(uid, key, true, graceMs).catch((err: unknown) => this.report(err));
     } else if ((pod.status?.phase ?? 'Pending') === 'Pending') {
       void this.ensureStarted(pod);
     }
@@ -459,14 +465,14 @@ export class NodeHarness {
     }
   }
 
-  private terminate(uid: string, key: PodKey, deleteObject: boolean): Promise<void> {
+  private terminate(uid: string, key: PodKey, deleteObject: boolean, graceMs = 0): Promise<void> {
     let termination = this.terminations.get(uid);
     if (!termination) {
       this.running.delete(uid);
       termination = (async () => {
         try {
           const start = await this.starts.get(uid);
-          if (start && 'runtime' in start) await start.runtime.stop();
+          if (start && 'runtime' in start) await start.runtime.stop(graceMs);
           if (deleteObject) await this.deleteObject(key, uid);
         } finally {
           this.starts.delete(uid);

@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 import type { Hierarchy } from '../../agent/cgroups/mounts.js';
 import { TestCgroup } from '../host/cgroups.js';
@@ -130,10 +131,20 @@ export class PodRuntime implements HarnessPod {
     return this.pod.qosClass;
   }
 
-  /** Kills every process of the pod and removes its cgroups; publishes nothing more. */
-  async stop(): Promise<void> {
+  /** Stops the pod as kubelet does: SIGTERM, up to `graceMs` for its containers to exit,
+   * then SIGKILL to whatever is left; removes its cgroups and publishes nothing more. */
+  async stop(graceMs = 0): Promise<void> {
     this.stopped = true;
     for (const prober of this.probers.values()) prober.stop();
+    if (graceMs > 0) {
+      for (const container of this.containers) container.cgroup.killAll('SIGTERM');
+      const grace = new AbortController();
+      await Promise.race([
+        Promise.all(this.containers.map((c) => c.exited)),
+        sleep(graceMs, undefined, { signal: grace.signal }).catch(() => undefined),
+      ]);
+      grace.abort();
+    }
     for (const container of this.containers) await container.cgroup.remove();
     await Promise.all(this.containers.map((c) => c.exited));
     await this.cgroup.remove();
