@@ -37,7 +37,7 @@ enum ct_probe {
 #define CT_OPT_RUNQ_EVENTS (1u << 4)         /* slow run-queue wait records (cpu probe) */
 #define CT_OPT_CACHE_BY_TASK (1u << 5)       /* cache probe: counters per process and CPU too */
 #define CT_OPT_KMOD (1u << 6)                /* the kernel-module backend (/dev/crosstalk,
-					      * kmod/) instead of eBPF: cpu, memory, lifecycle */
+					      * kmod/) instead of eBPF: cpu, io, memory, lifecycle */
 
 struct ct_options {
 	__u32 probes;        /* bit (1 << enum ct_probe) per probe to load */

@@ -237,12 +237,15 @@ static __always_inline void advance(struct device_state *d, __u64 now)
 		if (!s->inflight)
 			continue;
 		s->share_ns += part;
-		if (now - s->last_event_ns > STALE_NS) {
+		/* now may trail last_event_ns and updated_ns: it is read before the lock, which
+		 * another CPU may take first with a later clock. */
+		if (now > s->last_event_ns + STALE_NS) {
 			s->inflight = 0;
 			d->nactive--;
 		}
 	}
-	d->updated_ns = now;
+	if (now > d->updated_ns)
+		d->updated_ns = now;
 }
 
 /* The slot of owner; CT_IO_OWNERS when every slot is in flight. A new owner takes a

@@ -3,25 +3,8 @@
  * blkio hierarchy when blkio is mounted as v1 (hybrid hosts), else unified ids. */
 #include <errno.h>
 #include <stdio.h>
-#include <string.h>
 #include "session.h"
 #include "io.skel.h"
-
-/* The blkio controller's hierarchy id from /proc/cgroups (0: unified, or no blkio). */
-static int blkio_hierarchy(void)
-{
-	FILE *f = fopen("/proc/cgroups", "r");
-	char line[256], name[64];
-	int hierarchy = CT_UNIFIED_HIERARCHY, id;
-
-	if (!f)
-		return hierarchy;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "%63s %d", name, &id) == 2 && strcmp(name, "blkio") == 0)
-			hierarchy = id;
-	fclose(f);
-	return hierarchy;
-}
 
 static int io_load(struct ct_session *s, const struct ct_options *o)
 {
@@ -36,7 +19,7 @@ static int io_load(struct ct_session *s, const struct ct_options *o)
 	s->io = io_bpf__open_opts(&open_opts);
 	if (!s->io)
 		return ct_probe_fail(s, CT_PROBE_IO, CT_STATE_FAILED, -errno, "open", "cannot open the io probe");
-	hierarchy = blkio_hierarchy();
+	hierarchy = ct_blkio_hierarchy();
 	s->status[CT_PROBE_IO].hierarchy_id = hierarchy;
 	use_btf = ct_choose_attach_mode(s, CT_PROBE_IO, s->io->obj, "block_rq_issue", o);
 	s->io->rodata->slow_ns = o->io_slow_ns;

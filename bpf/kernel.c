@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /* What the running kernel offers a probe: its tracepoints, read from kernel BTF, and
- * whether BTF-typed (tp_btf) programs can attach to them; and the map sizes a probe is
- * loaded with. */
+ * whether BTF-typed (tp_btf) programs can attach to them; the blkio controller's
+ * hierarchy; and the map sizes a probe is loaded with. */
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
@@ -113,4 +114,19 @@ int ct_apply_test_sizes(struct bpf_object *obj, const struct ct_options *o)
 			return err;
 	}
 	return 0;
+}
+
+int ct_blkio_hierarchy(void)
+{
+	FILE *f = fopen("/proc/cgroups", "r");
+	char line[256], name[64];
+	int hierarchy = CT_UNIFIED_HIERARCHY, id;
+
+	if (!f)
+		return hierarchy;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "%63s %d", name, &id) == 2 && strcmp(name, "blkio") == 0)
+			hierarchy = id;
+	fclose(f);
+	return hierarchy;
 }

@@ -3,9 +3,11 @@
  * /dev/crosstalk. The module keeps per-CPU records; a window read sums them per key
  * into the same sections the eBPF probes write, flags dead cgroups the same way, and
  * has the module forget them once the window is written. Its read() stream carries
- * the lifecycle, slow-wait and slow-reclaim events, pumped into the probes' queues
- * (events.c). The module serves cpu, memory and lifecycle; io and cache are unsupported. */
+ * the lifecycle, slow-wait, slow-reclaim and slow-IO events, pumped into the probes'
+ * queues (events.c). The module serves cpu, io, memory and lifecycle; cache is
+ * unsupported. */
 #include <errno.h>
+#include <stddef.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,6 +60,7 @@ static int refresh_health(struct ct_session *s)
 	s->kmod_health[CT_PROBE_CPU] = st.cpu;
 	s->kmod_health[CT_PROBE_LIFECYCLE] = st.lifecycle;
 	s->kmod_health[CT_PROBE_MEMORY] = st.memory;
+	s->kmod_health[CT_PROBE_IO] = st.io;
 	return 0;
 }
 
@@ -99,6 +102,23 @@ static int memory_load(struct ct_session *s, const struct ct_options *o)
 	return err;
 }
 
+/* Owners are blkcg ids: the module's one victim set holds unified ids, so it serves io
+ * only where blkio is not a v1 hierarchy of its own. */
+static int io_load(struct ct_session *s, const struct ct_options *o)
+{
+	struct ct_probe_info *p = &s->probe[CT_PROBE_IO];
+
+	if (ct_blkio_hierarchy() != CT_UNIFIED_HIERARCHY)
+		return ct_probe_fail(s, CT_PROBE_IO, CT_STATE_UNSUPPORTED, -EOPNOTSUPP, "load",
+				     "the kernel module's io probe needs the io controller on cgroup v2 (blkio is a v1 hierarchy here)");
+	s->kmod_all_cgroups = (o->flags & CT_OPT_ALL_CGROUPS) != 0;
+	s->kmod_io_slow_ns = o->io_slow_ns;
+	p->event_kind = CT_SECTION_IO_EVENTS;
+	p->sample_size = sizeof(struct ct_io_event);
+	p->record_size = sizeof(struct ct_io_event_record); /* no stacks: nframes 0 */
+	return kmod_load(s, CT_PROBE_IO, CTK_PROBE_IO, "block_rq_insert/issue/complete");
+}
+
 static int lifecycle_load(struct ct_session *s, const struct ct_options *o)
 {
 	(void)o;
@@ -116,6 +136,7 @@ static int enable(struct ct_session *s, int probe, __u32 bit, __u32 flags)
 		.flags = flags,
 		.runq_slow_ns = s->kmod_runq_slow_ns,
 		.reclaim_slow_ns = s->kmod_reclaim_slow_ns,
+		.io_slow_ns = s->kmod_io_slow_ns,
 	};
 	int err = ctk_ioctl(s, CTK_IOC_ENABLE, &en);
 
@@ -134,12 +155,17 @@ static int memory_attach(struct ct_session *s)
 	return enable(s, CT_PROBE_MEMORY, CTK_PROBE_MEMORY, 0);
 }
 
+static int io_attach(struct ct_session *s)
+{
+	return enable(s, CT_PROBE_IO, CTK_PROBE_IO, 0);
+}
+
 static int lifecycle_attach(struct ct_session *s)
 {
 	return enable(s, CT_PROBE_LIFECYCLE, CTK_PROBE_LIFECYCLE, 0);
 }
 
-/* The module keeps one victim set (unified ids) for its cpu and memory probes. */
+/* The module keeps one victim set (unified ids) for its cpu, io and memory probes. */
 static int set_targets(struct ct_session *s, const __u64 *ids, size_t count)
 {
 	struct ctk_targets t = {
@@ -181,20 +207,29 @@ static ssize_t read_table(struct ct_session *s, __u32 table, size_t record_size,
 	}
 }
 
-/* Records sorted by their leading key (one or two __u64), so that each key's CPUs are
+/* Records sorted by their leading keys (__u64 each), so that each key's CPUs are
  * adjacent. */
+static int compare_keys(const __u64 *x, const __u64 *y, size_t nkey)
+{
+	for (size_t k = 0; k < nkey; k++)
+		if (x[k] != y[k])
+			return x[k] < y[k] ? -1 : 1;
+	return 0;
+}
+
 static int compare_key1(const void *a, const void *b)
 {
-	__u64 x = *(const __u64 *)a, y = *(const __u64 *)b;
-
-	return x < y ? -1 : x > y;
+	return compare_keys(a, b, 1);
 }
 
 static int compare_key2(const void *a, const void *b)
 {
-	const __u64 *x = a, *y = b;
+	return compare_keys(a, b, 2);
+}
 
-	return x[0] != y[0] ? (x[0] < y[0] ? -1 : 1) : (x[1] < y[1] ? -1 : x[1] > y[1]);
+static int compare_key3(const void *a, const void *b)
+{
+	return compare_keys(a, b, 3);
 }
 
 static int note_forget(struct ct_session *s, __u64 id)
@@ -212,11 +247,18 @@ static int note_forget(struct ct_session *s, __u64 id)
 	return 0;
 }
 
-/* Whether the cgroup is dead; a dead one is forgotten once the window is written. */
-static int dead(struct ct_session *s, struct ct_writer *w, __u64 id, bool *is_dead)
+/* Flags the record dead when one of its cgroups is; a dead one is forgotten once the
+ * window is written. */
+static int mark_dead(struct ct_session *s, struct ct_writer *w, const __u64 *ids, size_t n, __u32 *flags)
 {
-	*is_dead = ct_dead_contains(&w->dead, CT_UNIFIED_HIERARCHY, id);
-	return *is_dead ? note_forget(s, id) : 0;
+	for (size_t i = 0; i < n; i++) {
+		if (!ct_dead_contains(&w->dead, CT_UNIFIED_HIERARCHY, ids[i]))
+			continue;
+		*flags = CT_RECORD_DEAD;
+		if (note_forget(s, ids[i]))
+			return -ENOMEM;
+	}
+	return 0;
 }
 
 static void add_u64s(__u64 *to, const __u64 *from, size_t n)
@@ -225,109 +267,100 @@ static void add_u64s(__u64 *to, const __u64 *from, size_t n)
 		to[i] += from[i];
 }
 
-static int put_cgroups(struct ct_session *s, struct ct_writer *w)
+/* Fills a section record's key and flags from the keys of the module's records. */
+typedef int (*key_fn)(struct ct_session *s, struct ct_writer *w, void *out, const __u64 *key, size_t nkey);
+
+/* Keys that are cgroup ids, kept as they are. */
+static int id_keys(struct ct_session *s, struct ct_writer *w, void *out, const __u64 *key, size_t nkey)
 {
-	struct ct_section_header *h = ct_section_begin(w, CT_SECTION_CPU_CGROUPS, sizeof(struct ct_cpu_cgroup_record));
-	ssize_t n = h ? read_table(s, CTK_TABLE_CGROUPS, sizeof(struct ctk_cgroup_record), w->time_ns) : -ENOSPC;
-	const struct ctk_cgroup_record *in = s->kmod_buf;
-	struct ct_cpu_cgroup_record *r = NULL;
-	int err = 0;
-
-	if (n < 0)
-		return n;
-	qsort(s->kmod_buf, n, sizeof(*in), compare_key1);
-	for (ssize_t i = 0; i < n && !err; i++) {
-		bool is_dead;
-
-		if (!r || r->cgroup_id != in[i].id) {
-			if (!(r = ct_record_add(w, h)))
-				return -ENOSPC;
-			r->cgroup_id = in[i].id;
-			err = dead(s, w, in[i].id, &is_dead);
-			r->flags = is_dead ? CT_RECORD_DEAD : 0;
-		}
-		add_u64s((__u64 *)&r->v, (const __u64 *)&in[i].v, sizeof(r->v) / sizeof(__u64));
-	}
-	return err;
+	memcpy(out, key, nkey * sizeof(*key));
+	return mark_dead(s, w, key, nkey, (__u32 *)((__u64 *)out + nkey));
 }
 
-static int put_victims(struct ct_session *s, struct ct_writer *w)
+/* (io class, owner) -> struct ct_io_key. */
+static int io_key(struct ct_session *s, struct ct_writer *w, void *out, const __u64 *key, size_t nkey)
 {
-	struct ct_section_header *h = ct_section_begin(w, CT_SECTION_RUNQ_VICTIMS, sizeof(struct ct_runq_victim_record));
-	ssize_t n = h ? read_table(s, CTK_TABLE_VICTIMS, sizeof(struct ctk_victim_record), 0) : -ENOSPC;
-	const struct ctk_victim_record *in = s->kmod_buf;
-	struct ct_runq_victim_record *r = NULL;
-	int err = 0;
+	struct ct_io_key *k = out;
 
-	if (n < 0)
-		return n;
-	qsort(s->kmod_buf, n, sizeof(*in), compare_key1);
-	for (ssize_t i = 0; i < n && !err; i++) {
-		bool is_dead;
-
-		if (!r || r->cgroup_id != in[i].id) {
-			if (!(r = ct_record_add(w, h)))
-				return -ENOSPC;
-			r->cgroup_id = in[i].id;
-			err = dead(s, w, in[i].id, &is_dead);
-			r->flags = is_dead ? CT_RECORD_DEAD : 0;
-		}
-		add_u64s((__u64 *)&r->v, (const __u64 *)&in[i].v, sizeof(r->v) / sizeof(__u64));
-	}
-	return err;
+	(void)nkey;
+	k->cgroup = key[1];
+	k->dev = CTK_IO_CLASS_DEV(key[0]);
+	k->op = CTK_IO_CLASS_OP(key[0]);
+	k->sync = CTK_IO_CLASS_SYNC(key[0]);
+	return mark_dead(s, w, key + 1, 1, (__u32 *)(k + 1));
 }
 
-static int put_pairs(struct ct_session *s, struct ct_writer *w)
+/* (io class, victim, holder) -> struct ct_io_delay_key. */
+static int io_delay_key(struct ct_session *s, struct ct_writer *w, void *out, const __u64 *key, size_t nkey)
 {
-	struct ct_section_header *h = ct_section_begin(w, CT_SECTION_WAIT_PAIRS, sizeof(struct ct_wait_pair_record));
-	ssize_t n = h ? read_table(s, CTK_TABLE_PAIRS, sizeof(struct ctk_pair_record), 0) : -ENOSPC;
-	const struct ctk_pair_record *in = s->kmod_buf;
-	struct ct_wait_pair_record *r = NULL;
-	int err = 0;
+	struct ct_io_delay_key *k = out;
 
-	if (n < 0)
-		return n;
-	qsort(s->kmod_buf, n, sizeof(*in), compare_key2);
-	for (ssize_t i = 0; i < n && !err; i++) {
-		bool victim_dead, aggressor_dead;
-
-		if (!r || r->victim != in[i].key.victim || r->aggressor != in[i].key.aggressor) {
-			if (!(r = ct_record_add(w, h)))
-				return -ENOSPC;
-			r->victim = in[i].key.victim;
-			r->aggressor = in[i].key.aggressor;
-			err = dead(s, w, r->victim, &victim_dead);
-			if (!err)
-				err = dead(s, w, r->aggressor, &aggressor_dead);
-			r->flags = victim_dead || aggressor_dead ? CT_RECORD_DEAD : 0;
-		}
-		r->wait_ns += in[i].wait_ns;
-	}
-	return err;
+	(void)nkey;
+	k->victim = key[1];
+	k->holder = key[2];
+	k->dev = CTK_IO_CLASS_DEV(key[0]);
+	return mark_dead(s, w, key + 1, 2, (__u32 *)(k + 1));
 }
 
-static int put_reclaim(struct ct_session *s, struct ct_writer *w)
+/* A module table and the section it becomes. The module's records are nkey __u64 keys,
+ * the CPU, then __u64 values; the section's are as long, with the same values at the
+ * same offset after their key and flags. */
+struct summed {
+	__u32 table, section;
+	size_t nkey, record_size;
+	key_fn key;
+};
+
+static const struct summed cgroups_table = { CTK_TABLE_CGROUPS, CT_SECTION_CPU_CGROUPS, 1,
+					     sizeof(struct ct_cpu_cgroup_record), id_keys };
+static const struct summed victims_table = { CTK_TABLE_VICTIMS, CT_SECTION_RUNQ_VICTIMS, 1,
+					     sizeof(struct ct_runq_victim_record), id_keys };
+static const struct summed pairs_table = { CTK_TABLE_PAIRS, CT_SECTION_WAIT_PAIRS, 2,
+					   sizeof(struct ct_wait_pair_record), id_keys };
+static const struct summed reclaim_table = { CTK_TABLE_RECLAIM, CT_SECTION_RECLAIM, 1,
+					     sizeof(struct ct_reclaim_record), id_keys };
+static const struct summed io_stats_table = { CTK_TABLE_IO_STATS, CT_SECTION_IO_STATS, 2,
+					      sizeof(struct ct_io_stats_record), io_key };
+static const struct summed io_latency_table = { CTK_TABLE_IO_LATENCY, CT_SECTION_IO_LATENCY, 2,
+						sizeof(struct ct_io_latency_record), io_key };
+static const struct summed io_delays_table = { CTK_TABLE_IO_DELAYS, CT_SECTION_IO_DELAYS, 3,
+					       sizeof(struct ct_io_delay_record), io_delay_key };
+
+#define SAME_SHAPE(section, module, value, nkey)                                                          \
+	_Static_assert(sizeof(struct section) == sizeof(struct module) &&                                 \
+			       offsetof(struct section, value) == ((nkey) + 1) * sizeof(__u64) &&       \
+			       offsetof(struct module, value) == ((nkey) + 1) * sizeof(__u64),          \
+		       #section " and " #module " differ")
+SAME_SHAPE(ct_cpu_cgroup_record, ctk_cgroup_record, v, 1);
+SAME_SHAPE(ct_runq_victim_record, ctk_victim_record, v, 1);
+SAME_SHAPE(ct_wait_pair_record, ctk_pair_record, wait_ns, 2);
+SAME_SHAPE(ct_reclaim_record, ctk_reclaim_record, v, 1);
+SAME_SHAPE(ct_io_stats_record, ctk_io_stats_record, v, 2);
+SAME_SHAPE(ct_io_latency_record, ctk_io_latency_record, v, 2);
+SAME_SHAPE(ct_io_delay_record, ctk_io_delay_record, v, 3);
+
+/* One table's per-CPU records summed per key into its section. */
+static int put_summed(struct ct_session *s, struct ct_writer *w, const struct summed *t, __u64 at_ns)
 {
-	struct ct_section_header *h = ct_section_begin(w, CT_SECTION_RECLAIM, sizeof(struct ct_reclaim_record));
-	ssize_t n = h ? read_table(s, CTK_TABLE_RECLAIM, sizeof(struct ctk_reclaim_record), 0) : -ENOSPC;
-	const struct ctk_reclaim_record *in = s->kmod_buf;
-	struct ct_reclaim_record *r = NULL;
+	static int (*const compare[])(const void *, const void *) = { NULL, compare_key1, compare_key2, compare_key3 };
+	struct ct_section_header *h = ct_section_begin(w, t->section, t->record_size);
+	ssize_t n = h ? read_table(s, t->table, t->record_size, at_ns) : -ENOSPC;
+	size_t values = (t->nkey + 1) * sizeof(__u64);
+	const char *in = s->kmod_buf, *prev = NULL;
+	char *r = NULL;
 	int err = 0;
 
 	if (n < 0)
 		return n;
-	qsort(s->kmod_buf, n, sizeof(*in), compare_key1);
-	for (ssize_t i = 0; i < n && !err; i++) {
-		bool is_dead;
-
-		if (!r || r->cgroup_id != in[i].id) {
+	qsort(s->kmod_buf, n, t->record_size, compare[t->nkey]);
+	for (ssize_t i = 0; i < n && !err; i++, in += t->record_size) {
+		if (!prev || compare[t->nkey](prev, in)) {
 			if (!(r = ct_record_add(w, h)))
 				return -ENOSPC;
-			r->cgroup_id = in[i].id;
-			err = dead(s, w, in[i].id, &is_dead);
-			r->flags = is_dead ? CT_RECORD_DEAD : 0;
+			err = t->key(s, w, r, (const __u64 *)in, t->nkey);
+			prev = in;
 		}
-		add_u64s((__u64 *)&r->v, (const __u64 *)&in[i].v, sizeof(r->v) / sizeof(__u64));
+		add_u64s((__u64 *)(r + values), (const __u64 *)(in + values), (t->record_size - values) / sizeof(__u64));
 	}
 	return err;
 }
@@ -336,16 +369,25 @@ static int memory_read(struct ct_session *s, struct ct_writer *w)
 {
 	int err = refresh_health(s);
 
-	return err ?: put_reclaim(s, w);
+	return err ?: put_summed(s, w, &reclaim_table, 0);
 }
 
 static int cpu_read(struct ct_session *s, struct ct_writer *w)
 {
 	int err = refresh_health(s);
 
-	err = err ?: put_cgroups(s, w);
-	err = err ?: put_victims(s, w);
-	return err ?: put_pairs(s, w);
+	err = err ?: put_summed(s, w, &cgroups_table, w->time_ns);
+	err = err ?: put_summed(s, w, &victims_table, 0);
+	return err ?: put_summed(s, w, &pairs_table, 0);
+}
+
+static int io_read(struct ct_session *s, struct ct_writer *w)
+{
+	int err = refresh_health(s);
+
+	err = err ?: put_summed(s, w, &io_stats_table, 0);
+	err = err ?: put_summed(s, w, &io_latency_table, 0);
+	return err ?: put_summed(s, w, &io_delays_table, 0);
 }
 
 /* The window is written: the dead cgroups it reported (any probe's) are forgotten by the
@@ -379,6 +421,8 @@ static int lifecycle_pump(struct ct_session *s)
 				ct_event_push(s, CT_PROBE_CPU, &ev->runq);
 			else if (ev->kind == CTK_EVENT_RECLAIM && s->status[CT_PROBE_MEMORY].state == CT_STATE_ACTIVE)
 				ct_event_push(s, CT_PROBE_MEMORY, &ev->reclaim);
+			else if (ev->kind == CTK_EVENT_IO && s->status[CT_PROBE_IO].state == CT_STATE_ACTIVE)
+				ct_event_push(s, CT_PROBE_IO, &ev->io);
 		}
 		if ((size_t)n < sizeof(events))
 			break;
@@ -407,6 +451,16 @@ const struct ct_probe_ops ct_kmod_cpu_ops = {
 	.destroy = nothing,
 };
 
+const struct ct_probe_ops ct_kmod_io_ops = {
+	.name = "io",
+	.load = io_load,
+	.attach = io_attach,
+	.read = io_read,
+	.read_done = read_done,
+	.set_targets = set_targets,
+	.destroy = nothing,
+};
+
 const struct ct_probe_ops ct_kmod_memory_ops = {
 	.name = "memory",
 	.load = memory_load,
@@ -426,20 +480,20 @@ const struct ct_probe_ops ct_kmod_lifecycle_ops = {
 	.on_event = ct_lifecycle_on_event,
 };
 
-/* Probes the module does not implement: unsupported, with the reason, on every kernel. */
-#define CT_KMOD_UNSUPPORTED(probe, id)                                                               \
-	static int probe##_unsupported(struct ct_session *s, const struct ct_options *o)             \
-	{                                                                                            \
-		(void)o;                                                                             \
-		return ct_probe_fail(s, id, CT_STATE_UNSUPPORTED, -EOPNOTSUPP, "load",               \
-				     "the kernel module backend has no " #probe " probe (eBPF only)"); \
-	}                                                                                            \
-	const struct ct_probe_ops ct_kmod_##probe##_ops = {                                          \
-		.name = #probe, .load = probe##_unsupported, .attach = no_attach, .destroy = nothing,  \
-	}
+/* The cache probe needs hardware counters: unsupported, with the reason, on every kernel. */
+static int cache_load(struct ct_session *s, const struct ct_options *o)
+{
+	(void)o;
+	return ct_probe_fail(s, CT_PROBE_CACHE, CT_STATE_UNSUPPORTED, -EOPNOTSUPP, "load",
+			     "the kernel module backend has no cache probe (eBPF only)");
+}
 
-CT_KMOD_UNSUPPORTED(io, CT_PROBE_IO);
-CT_KMOD_UNSUPPORTED(cache, CT_PROBE_CACHE);
+const struct ct_probe_ops ct_kmod_cache_ops = {
+	.name = "cache",
+	.load = cache_load,
+	.attach = no_attach,
+	.destroy = nothing,
+};
 
 int ct_kmod_program_stats(const struct ct_session *s, struct ct_prog_stats *out, size_t max)
 {
@@ -451,6 +505,7 @@ int ct_kmod_program_stats(const struct ct_session *s, struct ct_prog_stats *out,
 		[CTK_HOOK_WAKEUP] = { "kmod_sched_wakeup", CT_PROBE_CPU },
 		[CTK_HOOK_CGROUP] = { "kmod_cgroup", CT_PROBE_LIFECYCLE },
 		[CTK_HOOK_RECLAIM] = { "kmod_vmscan", CT_PROBE_MEMORY },
+		[CTK_HOOK_IO] = { "kmod_block_rq", CT_PROBE_IO },
 	};
 	struct ctk_stats st = { .head = CTK_HEAD(struct ctk_stats) };
 	int n = 0;

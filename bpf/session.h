@@ -109,7 +109,7 @@ struct ct_session {
 	int kmod_fd; /* -1: the eBPF backend */
 	__u32 kmod_probes;
 	bool kmod_all_cgroups, kmod_runq_events, kmod_memcg;
-	__u64 kmod_runq_slow_ns, kmod_reclaim_slow_ns;
+	__u64 kmod_runq_slow_ns, kmod_reclaim_slow_ns, kmod_io_slow_ns;
 	struct ct_health kmod_health[CT_PROBE_COUNT];
 	void *kmod_buf;
 	size_t kmod_buf_len;
@@ -195,6 +195,9 @@ bool ct_choose_attach_mode(struct ct_session *s, int probe, struct bpf_object *o
 /* Applies the test sizes of struct ct_options to a probe's maps; called right before
  * its load. Returns 0 or a negative errno. */
 int ct_apply_test_sizes(struct bpf_object *obj, const struct ct_options *o);
+/* The blkio controller's hierarchy id from /proc/cgroups (CT_UNIFIED_HIERARCHY: the
+ * unified one, or no blkio). */
+int ct_blkio_hierarchy(void);
 
 /* buffer.c: writing sections and walking maps into them */
 struct ct_section_header *ct_section_begin(struct ct_writer *w, __u32 kind, __u32 record_size);

@@ -5,18 +5,20 @@
  * caller was built with and version CTK_ABI_VERSION. The module refuses a command whose
  * encoded size, head.size or head.version differs from its own (-EINVAL, -EINVAL,
  * -EPROTO): a library and a module of different builds fail loudly, never misread.
- * Records reuse the eBPF probes' structures (bpf/cpu.h, bpf/lifecycle.h), so both
- * backends share the run-segment ring bound and every counter's meaning. */
+ * Records reuse the eBPF probes' structures (bpf/cpu.h, bpf/io.h, bpf/lifecycle.h,
+ * bpf/memory.h), so both backends share the run-segment ring bound, the io probe's owner
+ * slots and every counter's meaning. */
 #ifndef CROSSTALK_KMOD_H
 #define CROSSTALK_KMOD_H
 
 #include <linux/ioctl.h>
 #include <linux/types.h>
 #include "cpu.h"
+#include "io.h"
 #include "lifecycle.h"
 #include "memory.h"
 
-#define CTK_ABI_VERSION 1
+#define CTK_ABI_VERSION 2
 #define CTK_DEVICE_NAME "crosstalk"
 
 struct ctk_head {
@@ -28,6 +30,7 @@ struct ctk_head {
 #define CTK_PROBE_CPU (1u << 0)       /* sched_switch, sched_wakeup, sched_wakeup_new */
 #define CTK_PROBE_LIFECYCLE (1u << 1) /* cgroup_mkdir, cgroup_rmdir */
 #define CTK_PROBE_MEMORY (1u << 2)    /* mm_vmscan_direct_reclaim_*, mm_vmscan_memcg_reclaim_* */
+#define CTK_PROBE_IO (1u << 3)        /* block_rq_insert/issue/complete (+ merge, requeue) */
 
 struct ctk_info {
 	struct ctk_head head;
@@ -40,7 +43,11 @@ struct ctk_info {
 	__u32 event_slots;   /* out: per-CPU event ring */
 	__u32 reclaim_slots;
 	__u32 memcg;         /* out: 1 when the memcg reclaim tracepoints exist too */
-	__u32 reserved;
+	__u32 io_stats_slots; /* out: per-CPU io table sizes */
+	__u32 io_latency_slots;
+	__u32 io_delay_slots;
+	__u32 io_devices;    /* out: devices whose owners in flight are followed at once */
+	__u32 io_requests;   /* out: requests followed in flight at once */
 };
 
 /* Registers the tracepoints of the probes named (once each); counters run from the
@@ -53,6 +60,8 @@ struct ctk_enable {
 	__u32 flags;         /* CTK_ENABLE_* */
 	__u64 runq_slow_ns;  /* with CTK_ENABLE_RUNQ_EVENTS */
 	__u64 reclaim_slow_ns; /* memory: victims' reclaim stalls this long are events */
+	__u64 io_slow_ns;    /* io: victims' requests this long (insert or issue to completion)
+			      * are events */
 };
 
 /* Replaces the victim set (unified cgroup ids). */
@@ -71,6 +80,9 @@ enum ctk_table_kind {
 	CTK_TABLE_VICTIMS = 2, /* struct ctk_victim_record */
 	CTK_TABLE_PAIRS = 3,   /* struct ctk_pair_record */
 	CTK_TABLE_RECLAIM = 4, /* struct ctk_reclaim_record */
+	CTK_TABLE_IO_STATS = 5,   /* struct ctk_io_stats_record */
+	CTK_TABLE_IO_LATENCY = 6, /* struct ctk_io_latency_record */
+	CTK_TABLE_IO_DELAYS = 7,  /* struct ctk_io_delay_record */
 };
 
 struct ctk_read {
@@ -113,6 +125,40 @@ struct ctk_reclaim_record {
 	struct ct_reclaim_stats v;
 };
 
+/* Every record is its table slot's keys (__u64 each), the CPU, then the slot's value. The
+ * io tables lead with a word that is never 0 (a table's empty slot), so that owner 0 (a
+ * request without a bio, e.g. a flush) can be a key too: struct ct_io_key's disk, op
+ * and sync flag, packed. */
+#define CTK_IO_CLASS(dev, op, sync) ((1ULL << 63) | (__u64)(dev) << 16 | (__u64)(op) << 8 | (__u64)(sync))
+#define CTK_IO_CLASS_DEV(c) ((__u32)((c) >> 16))
+#define CTK_IO_CLASS_OP(c) ((__u8)((c) >> 8))
+#define CTK_IO_CLASS_SYNC(c) ((__u8)(c))
+
+struct ctk_io_stats_record {
+	__u64 io_class;      /* CTK_IO_CLASS(dev, op, sync) */
+	__u64 cgroup;        /* the owner: the bio's blkcg (unified id) */
+	__u32 cpu;
+	__u32 reserved;
+	struct ct_io_stats v;
+};
+
+struct ctk_io_latency_record {
+	__u64 io_class;
+	__u64 cgroup;        /* a victim owner */
+	__u32 cpu;
+	__u32 reserved;
+	struct ct_io_latency v;
+};
+
+struct ctk_io_delay_record {
+	__u64 io_class;      /* CTK_IO_CLASS(dev, 0, 0) */
+	__u64 victim;
+	__u64 holder;        /* 0: no owner (e.g. a flush) */
+	__u32 cpu;
+	__u32 reserved;
+	struct ct_io_delay v;
+};
+
 /* Deletes every entry naming one of the cgroups (dead ones, once reported). */
 struct ctk_forget {
 	struct ctk_head head;
@@ -128,7 +174,8 @@ enum ctk_hook {
 	CTK_HOOK_WAKEUP = 1,  /* sched_wakeup and sched_wakeup_new */
 	CTK_HOOK_CGROUP = 2,  /* cgroup_mkdir and cgroup_rmdir */
 	CTK_HOOK_RECLAIM = 3, /* the vmscan reclaim begin and end tracepoints */
-	CTK_HOOKS = 4,
+	CTK_HOOK_IO = 4,      /* the block_rq tracepoints */
+	CTK_HOOKS = 5,
 };
 
 struct ctk_stats {
@@ -136,6 +183,7 @@ struct ctk_stats {
 	struct ct_health cpu;       /* out */
 	struct ct_health lifecycle; /* out */
 	struct ct_health memory;    /* out */
+	struct ct_health io;        /* out */
 	__u64 run_ns[CTK_HOOKS];    /* out */
 	__u64 run_count[CTK_HOOKS]; /* out */
 };
@@ -145,16 +193,18 @@ enum ctk_event_kind {
 	CTK_EVENT_CGROUP = 1, /* cgroup */
 	CTK_EVENT_RUNQ = 2,   /* runq */
 	CTK_EVENT_RECLAIM = 3, /* reclaim (stack_id: -EOPNOTSUPP, no stacks) */
+	CTK_EVENT_IO = 4,     /* io (stack_id: -EOPNOTSUPP, no stacks) */
 };
 
 struct ctk_event {
 	__u32 kind;
 	__u32 reserved;
 	union {
-		__u64 time_ns; /* both records start with it */
+		__u64 time_ns; /* every record starts with it */
 		struct ct_cgroup_event cgroup;
 		struct ct_runq_event runq;
 		struct ct_reclaim_event reclaim;
+		struct ct_io_event io;
 	};
 };
 

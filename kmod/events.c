@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Events: one ring per CPU, single producer (that CPU's probes, preemption off; a
- * sched_switch cannot run inside a cgroup probe), single consumer (read(), under the
- * device's mutex). read() hands out whole struct ctk_event records, oldest first across
- * the CPUs. The lifecycle probe (cgroup_mkdir/rmdir, every hierarchy) sends its events
- * here, like the eBPF lifecycle probe's ring buffer. */
+/* Events: one ring per CPU, single producer (that CPU's probes, interrupts off from
+ * reserve to commit, so that an io completion never comes in between), single consumer
+ * (read(), under the device's mutex). read() hands out whole struct ctk_event records,
+ * oldest first across the CPUs. The lifecycle probe (cgroup_mkdir/rmdir, every
+ * hierarchy) sends its events here, like the eBPF lifecycle probe's ring buffer. */
 #include <linux/cgroup.h>
 #include <linux/sched/clock.h>
 #include <linux/string.h>
@@ -33,8 +33,11 @@ static void emit(u32 kind, struct cgroup *cgrp, const char *path)
 	struct ctk_cpu *c = this_cpu_ptr(ctk_cpus);
 	bool stats = READ_ONCE(ctk_stats_enabled);
 	u64 started = stats ? local_clock() : 0;
-	struct ctk_event *ev = ctk_event_reserve(c);
+	unsigned long flags;
+	struct ctk_event *ev;
 
+	local_irq_save(flags);
+	ev = ctk_event_reserve(c);
 	if (ev) {
 		struct ct_cgroup_event *e = &ev->cgroup;
 
@@ -49,6 +52,7 @@ static void emit(u32 kind, struct cgroup *cgrp, const char *path)
 	} else {
 		c->lifecycle_health.events_dropped++;
 	}
+	local_irq_restore(flags);
 	if (stats) {
 		c->run_ns[CTK_HOOK_CGROUP] += local_clock() - started;
 		c->run_count[CTK_HOOK_CGROUP]++;

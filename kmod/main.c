@@ -2,8 +2,9 @@
 /* crosstalk's kernel-module backend: /dev/crosstalk, one session at a time. Opening the
  * device starts a session with zeroed counters; CTK_IOC_ENABLE registers the requested
  * probes' tracepoints; closing it unregisters them, waits for every probe in flight
- * (tracepoint_synchronize_unregister) and clears the tables. The ABI is in
- * crosstalk-kmod.h and kmod/README.md. */
+ * (tracepoint_synchronize_unregister) and clears every probe's state: the tables, enqueue
+ * stamps, reclaim begin times and requests in flight. The ABI is in crosstalk-kmod.h and
+ * kmod/README.md. */
 #include <linux/fs.h>
 #include <linux/miscdevice.h>
 #include <linux/module.h>
@@ -60,6 +61,8 @@ static void unregister_all(void)
 		ctk_lifecycle_unregister();
 	if (ctk_registered & CTK_PROBE_MEMORY)
 		ctk_memory_unregister();
+	if (ctk_registered & CTK_PROBE_IO)
+		ctk_io_unregister();
 	if (ctk_registered)
 		tracepoint_synchronize_unregister();
 	ctk_registered = 0;
@@ -71,6 +74,9 @@ static int ctk_release(struct inode *inode, struct file *file)
 	unregister_all();
 	ctk_targets_free();
 	ctk_tables_reset();
+	ctk_stamps_clear();
+	ctk_reclaim_starts_clear();
+	ctk_io_clear();
 	mutex_unlock(&ctk_lock);
 	clear_bit(0, &ctk_busy);
 	return 0;
@@ -102,6 +108,12 @@ static long do_enable(const struct ctk_enable *a)
 		if (err)
 			return err;
 		ctk_registered |= CTK_PROBE_MEMORY;
+	}
+	if (want & CTK_PROBE_IO) {
+		err = ctk_io_register(a->io_slow_ns);
+		if (err)
+			return err;
+		ctk_registered |= CTK_PROBE_IO;
 	}
 	return 0;
 }
@@ -144,6 +156,7 @@ static void do_stats(struct ctk_stats *a)
 		add_health(&a->cpu, &c->cpu_health);
 		add_health(&a->lifecycle, &c->lifecycle_health);
 		add_health(&a->memory, &c->memory_health);
+		add_health(&a->io, &c->io_health);
 		for (h = 0; h < CTK_HOOKS; h++) {
 			a->run_ns[h] += READ_ONCE(c->run_ns[h]);
 			a->run_count[h] += READ_ONCE(c->run_count[h]);
@@ -162,6 +175,11 @@ static void do_info(struct ctk_info *a)
 	a->event_slots = CTK_EVENT_SLOTS;
 	a->reclaim_slots = 1u << CTK_RECLAIM_BITS;
 	a->memcg = ctk_memcg;
+	a->io_stats_slots = 1u << CTK_IO_STATS_BITS;
+	a->io_latency_slots = 1u << CTK_IO_LATENCY_BITS;
+	a->io_delay_slots = 1u << CTK_IO_DELAY_BITS;
+	a->io_devices = CTK_IO_DEVICES;
+	a->io_requests = CTK_IO_REQUESTS;
 }
 
 union ctk_arg {
@@ -285,8 +303,10 @@ static int __init ctk_init(void)
 		ctk_available |= CTK_PROBE_LIFECYCLE;
 	if (!ctk_memory_find(&ctk_memcg))
 		ctk_available |= CTK_PROBE_MEMORY;
+	if (!ctk_io_find())
+		ctk_available |= CTK_PROBE_IO;
 	if (!ctk_available) {
-		pr_err("crosstalk: none of the sched, cgroup or vmscan tracepoints found\n");
+		pr_err("crosstalk: none of the sched, cgroup, vmscan or block tracepoints found\n");
 		return -ENOENT;
 	}
 	err = ctk_tables_alloc();
@@ -298,12 +318,17 @@ static int __init ctk_init(void)
 	err = ctk_reclaim_starts_alloc();
 	if (err)
 		goto stamps;
-	err = misc_register(&ctk_device);
+	err = ctk_io_alloc();
 	if (err)
 		goto starts;
+	err = misc_register(&ctk_device);
+	if (err)
+		goto io;
 	pr_info("crosstalk: /dev/%s ready (ABI %d, probes 0x%x%s)\n", CTK_DEVICE_NAME, CTK_ABI_VERSION, ctk_available,
 		ctk_memcg ? ", memcg reclaim" : "");
 	return 0;
+io:
+	ctk_io_free();
 starts:
 	ctk_reclaim_starts_free();
 stamps:
@@ -320,6 +345,7 @@ static void __exit ctk_exit(void)
 	 * wait anyway, so no probe of this module can still be running. */
 	tracepoint_synchronize_unregister();
 	ctk_targets_free();
+	ctk_io_free();
 	ctk_reclaim_starts_free();
 	ctk_stamps_free();
 	ctk_tables_free();
@@ -329,4 +355,4 @@ static void __exit ctk_exit(void)
 module_init(ctk_init);
 module_exit(ctk_exit);
 MODULE_LICENSE("GPL");
-MODULE_DESCRIPTION("crosstalk: run-queue wait attribution and cgroup lifecycle via tracepoints");
+MODULE_DESCRIPTION("crosstalk: run-queue wait, IO delay and reclaim attribution and cgroup lifecycle via tracepoints");

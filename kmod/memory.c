@@ -5,7 +5,8 @@
  * stalls of victims longer than the threshold become events. Begin and end run in the
  * stalled task itself, which may change CPUs in between: begin times are kept per pid.
  * A CPU's reclaim table is written only by this probe there, with preemption off;
- * interrupts are held off around the update so that a forget IPI never meets it. */
+ * interrupts are held off around the update and the event, so that neither a forget IPI
+ * nor an io completion's event meets them. */
 #include <linux/irqflags.h>
 #include <linux/mm.h>
 #include <linux/sched.h>
@@ -36,6 +37,12 @@ void ctk_reclaim_starts_free(void)
 {
 	kvfree(starts);
 	starts = NULL;
+}
+
+/* Else a stall begun in one session would end in the next with the time in between. */
+void ctk_reclaim_starts_clear(void)
+{
+	memset(starts, 0, sizeof(*starts) << CTK_START_BITS);
 }
 
 static struct ctk_reclaim_start *start_of(const struct task_struct *t)
@@ -98,7 +105,7 @@ static void on_end(u32 kind, unsigned long pages)
 	cgroup = ctk_task_cgroup_id(current);
 	c = this_cpu_ptr(ctk_cpus);
 	local_irq_save(flags);
-	stats = ctk_table_get(&c->reclaim, cgroup, 0);
+	stats = ctk_table_get(&c->reclaim, &cgroup);
 	if (stats) {
 		stats->v.stall_ns[kind] += latency;
 		stats->v.count[kind]++;
@@ -106,8 +113,8 @@ static void on_end(u32 kind, unsigned long pages)
 	} else {
 		c->memory_health.map_full++;
 	}
-	local_irq_restore(flags);
 	emit_slow(c, kind, cgroup, latency, pages, now);
+	local_irq_restore(flags);
 }
 
 static void timed(void (*fn)(u32, unsigned long), u32 kind, unsigned long pages)

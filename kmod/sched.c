@@ -43,6 +43,13 @@ void ctk_stamps_free(void)
 	stamps = NULL;
 }
 
+/* Else a victim still queued when a session ends would be charged, in the next one,
+ * the time in between. */
+void ctk_stamps_clear(void)
+{
+	memset(stamps, 0, sizeof(*stamps) << CTK_STAMP_BITS);
+}
+
 static struct ctk_stamp *stamp_slot(const struct task_struct *t)
 {
 	return &stamps[t->pid & ((1u << CTK_STAMP_BITS) - 1)];
@@ -72,16 +79,9 @@ static void stamp_enqueue(struct ctk_cpu *c, struct task_struct *t, u64 now)
 	WRITE_ONCE(s->t0, now);
 }
 
-static u32 hist_slot(u64 ns)
-{
-	u32 slot = fls64(ns / 1000);
-
-	return slot < CT_HIST_SLOTS ? slot : CT_HIST_SLOTS - 1;
-}
-
 static void add_oncpu(struct ctk_cpu *c, u64 cgroup, u64 ns, bool involuntary)
 {
-	struct ctk_cgroup_slot *s = ctk_table_get(&c->cgroups, cgroup, 0);
+	struct ctk_cgroup_slot *s = ctk_table_get(&c->cgroups, &cgroup);
 
 	if (!s) {
 		c->cpu_health.map_full++;
@@ -113,7 +113,7 @@ static void note_holder(struct ct_runq_event *e, u64 cgroup, u64 ns)
 
 static void add_share(struct ctk_cpu *c, u64 victim, u64 holder, u64 ns, struct ct_runq_event *e)
 {
-	struct ctk_pair_slot *p = ctk_table_get(&c->pairs, victim, holder);
+	struct ctk_pair_slot *p = ctk_table_get(&c->pairs, (u64[]){ victim, holder });
 
 	if (p)
 		p->wait_ns += ns;
@@ -196,14 +196,14 @@ static void measure_wait(struct ctk_cpu *c, struct task_struct *next, u64 cgroup
 	if (!t0 || now <= t0 || !ctk_is_target(cgroup))
 		return;
 	wait = now - t0;
-	v = ctk_table_get(&c->victims, cgroup, 0);
+	v = ctk_table_get(&c->victims, &cgroup);
 	if (!v) {
 		c->cpu_health.map_full++;
 		return;
 	}
 	v->v.wait_ns += wait;
 	v->v.waits++;
-	v->v.hist[hist_slot(wait)]++;
+	v->v.hist[ctk_hist_slot(wait)]++;
 	e = slow_wait(c, next, cgroup, prev, prev_cgroup, wait, now);
 	covered = attribute_wait(c, cgroup, t0, now, e);
 	v->v.unattributed_ns += wait - covered;
@@ -326,7 +326,7 @@ u32 ctk_sched_copy_cgroups(struct ctk_cpu *c, int cpu, struct ctk_cgroup_record 
 		unsigned int seq = raw_read_seqcount_begin(&c->seq);
 		u64 start, cgroup;
 
-		n = ctk_table_copy(&c->cgroups, cpu, out, sizeof(*out));
+		n = ctk_table_copy(&c->cgroups, cpu, out);
 		start = READ_ONCE(c->last_switch);
 		cgroup = READ_ONCE(c->running_cgroup);
 		if (read_seqcount_retry(&c->seq, seq))

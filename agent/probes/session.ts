@@ -35,8 +35,8 @@ const optionsSchema = z.object({
   runqSlowNs: z.number().int().nonnegative().optional(),
   /** The cache probe also counts per process and CPU (CacheWindow.tasks). */
   cacheByTask: z.boolean().default(false),
-  /** eBPF programs, or the kernel module's probes (/dev/crosstalk: cpu, memory and
-   * lifecycle; io and cache report unsupported). status()'s attachMode says which runs. */
+  /** eBPF programs, or the kernel module's probes (/dev/crosstalk: cpu, io, memory and
+   * lifecycle; cache reports unsupported). status()'s attachMode says which runs. */
   backend: z.enum(probeBackends).default('ebpf'),
   /** Tests only: shrink the maps kept per cgroup or per (victim, holder) pair to
    * mapEntries entries (0: built-in sizes) and every ring buffer to ringBytes (0: built-in;
