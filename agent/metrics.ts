@@ -3,6 +3,7 @@
 // cardinality stays bounded by the pods on one node.
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 
+import { relistCounter } from '../common/kube/relist-metric.js';
 import { verdicts, type PodReport } from '../crds/index.js';
 
 const podLabels = ['namespace', 'pod'] as const;
@@ -42,6 +43,8 @@ export class AgentMetrics {
     labelNames: ['result'],
     registers: [this.registry],
   });
+  /** crosstalk_informer_relists_total, the caches' onRelist. */
+  readonly informerRelists = relistCounter(this.registry);
   readonly statusWriteBackoff = new Gauge({
     name: 'crosstalk_agent_status_write_backoff_seconds',
     help: 'Wait before the next status write after failed ones (0 while writes succeed).',

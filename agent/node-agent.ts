@@ -133,7 +133,14 @@ export class NodeAgent {
       clock: o.clock,
       diskDevice: o.diskDevice ?? diskDevice,
     });
-    const common = { client: o.client, watch: o.watch, clock: o.clock, log: o.log, relistMs: 5 * 60_000 };
+    const common = {
+      client: o.client,
+      watch: o.watch,
+      clock: o.clock,
+      log: o.log,
+      relistMs: 5 * 60_000,
+      onRelist: o.metrics.informerRelists,
+    };
     const selector = `spec.nodeName=${o.nodeName}`;
     this.ndInformer = new Informer<NodeDiagnostic>({
       ...common,

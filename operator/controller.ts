@@ -78,7 +78,14 @@ export class SessionController {
   constructor(private readonly o: ControllerOptions) {
     this.queue = new WorkQueue({ clock: o.clock });
     o.metrics.watchQueue(() => this.queue.length);
-    const common = { client: o.client, watch: o.watch, clock: o.clock, log: o.log, relistMs: o.resyncMs };
+    const common = {
+      client: o.client,
+      watch: o.watch,
+      clock: o.clock,
+      log: o.log,
+      relistMs: o.resyncMs,
+      onRelist: o.metrics.informerRelists,
+    };
     this.sessions = new Informer({
       ...common,
       name: 'diagnosticsessions',

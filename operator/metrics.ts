@@ -2,6 +2,8 @@
 // several instances in one process).
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 
+import { relistCounter } from '../common/kube/relist-metric.js';
+
 export class OperatorMetrics {
   readonly registry = new Registry();
   readonly reconciles = new Counter({
@@ -22,6 +24,8 @@ export class OperatorMetrics {
     buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers: [this.registry],
   });
+  /** crosstalk_informer_relists_total, the caches' onRelist. */
+  readonly informerRelists = relistCounter(this.registry);
   readonly leader = new Gauge({
     name: 'crosstalk_operator_leader',
     help: '1 while this instance holds the leader lease.',

@@ -1,7 +1,8 @@
 // A cache of one resource kept current by list+watch (watch.ts's ListWatch), with what
 // ListWatch leaves to its user: restart after errors (it stops on any error but 410 Gone,
 // which it handles by relisting), a periodic full relist that also heals a watch that went
-// quiet without failing, objects parsed at the edge, and a `synced` flag for readiness.
+// quiet without failing, objects parsed at the edge, a `synced` flag for readiness, and a
+// hook that counts relists by their cause.
 import { z } from 'zod';
 
 import { sleep, type Clock } from '../clock.js';
@@ -30,6 +31,8 @@ export interface WatchRequest {
   readonly labelSelector: string | undefined;
   readonly fieldSelector: string | undefined;
   readonly list: () => Promise<KubeList>;
+  /** Called when the server answers 410 Gone (the watch lists again). */
+  readonly expired: () => void;
 }
 
 /** Where an informer's watches come from: the API server's watch in production, recorded
@@ -37,9 +40,13 @@ export interface WatchRequest {
 export type WatchSource = (request: WatchRequest) => ListWatcher;
 
 function apiWatchSource(client: KubeClient): WatchSource {
-  return ({ path, labelSelector, fieldSelector, list }) =>
-    new ListWatch({ client, path, labelSelector, fieldSelector, list });
+  return ({ path, labelSelector, fieldSelector, list, expired }) =>
+    new ListWatch({ client, path, labelSelector, fieldSelector, list, expired });
 }
+
+/** Why the whole collection is listed again: the API server answered 410 Gone to a watch
+ * (the resourceVersion it resumed from is no longer served), or the periodic relist. */
+export type RelistReason = 'Expired' | 'Resync';
 
 export interface InformerOptions<T> {
   /** For logs: `sessions`, `pods`... */
@@ -60,6 +67,8 @@ export interface InformerOptions<T> {
   clock: Clock;
   log: Logger;
   handlers: InformerHandlers<T>;
+  /** Told of each relist after the first list, with its reason (for a metric). */
+  onRelist?(informer: string, reason: RelistReason): void;
 }
 
 const listSchema = z.object({
@@ -119,7 +128,8 @@ export class Informer<T> {
   }
 
   private async runRelistLoop(): Promise<void> {
-    while (!this.stopped) {
+    for (let first = true; !this.stopped; first = false) {
+      if (!first) this.options.onRelist?.(this.options.name, 'Resync');
       await this.connect();
       await sleep(this.options.clock, this.options.relistMs, this.abort.signal);
     }
@@ -129,7 +139,15 @@ export class Informer<T> {
     const epoch = ++this.epoch;
     await this.current?.stop();
     const { path, labelSelector, fieldSelector } = this.options;
-    const lw = this.watch({ path, labelSelector, fieldSelector, list: () => this.listAndSync(epoch) });
+    const lw = this.watch({
+      path,
+      labelSelector,
+      fieldSelector,
+      list: () => this.listAndSync(epoch),
+      expired: () => {
+        if (epoch === this.epoch) this.expired();
+      },
+    });
     const live = (fn: (raw: KubeObject) => void) => (raw: KubeObject) => {
       if (epoch === this.epoch) fn(raw);
     };
@@ -173,6 +191,11 @@ export class Informer<T> {
       this.backoffMs = minBackoffMs;
     }
     return list;
+  }
+
+  private expired(): void {
+    this.options.log.info('watch expired (410 Gone); listing again', { informer: this.options.name });
+    this.options.onRelist?.(this.options.name, 'Expired');
   }
 
   private async restart(lw: ListWatcher, epoch: number, err: unknown): Promise<void> {

@@ -37,6 +37,8 @@ export interface ListWatchOptions {
   readonly fieldSelector: string | undefined;
   /** Lists the collection (with the same selectors). */
   readonly list: () => Promise<KubeList>;
+  /** Told each time the server answers 410 Gone: the next watch starts from a new list. */
+  readonly expired?: () => void;
 }
 
 type Verb = 'add' | 'update' | 'delete';
@@ -121,6 +123,7 @@ export class ListWatch {
         if (fresh) await this.relist(signal);
         const { end, events } = await this.watch(signal, opened);
         if (end === 'gone') {
+          this.options.expired?.();
           this.resourceVersion = undefined;
           // Gone at once after a fresh list: list again after the informer's backoff, not in a loop.
           if (fresh && events === 0)

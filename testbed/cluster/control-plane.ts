@@ -226,6 +226,18 @@ export class ControlPlane implements KubectlTarget {
     await this.startApiserver(timeoutMs, this.apiserverPort);
   }
 
+  /** Stops kube-apiserver alone (etcd keeps running): every watch ends, and clients see
+   * connections refused until restoreApiserver(). */
+  async stopApiserver(): Promise<void> {
+    await this.processes.find((p) => p.name === 'kube-apiserver' && p.running)?.stop();
+  }
+
+  /** Starts kube-apiserver again on the same port; its watch caches begin at etcd's
+   * revision of that moment. */
+  async restoreApiserver(timeoutMs = 60_000): Promise<void> {
+    await this.startApiserver(timeoutMs, this.apiserverPort);
+  }
+
   private async startEtcd(timeoutMs: number, ports?: { client: number; peer: number }): Promise<void> {
     await this.onPorts(ports !== undefined, async () => {
       const client = ports?.client ?? (await freeLoopbackPort());

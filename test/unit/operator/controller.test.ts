@@ -241,6 +241,22 @@ describe('SessionController', function () {
     expect(api.get(paths.nodeDiagnostics(), 'shop', 'checkout-node-a'), 'reconciled on regaining the lease').to.exist;
   });
 
+  it("counts its caches' relists in crosstalk_informer_relists_total, by informer and reason", async function () {
+    await startCaches();
+    const watch = (path: string) => api.opened.filter((w) => w.request.path === path).at(-1)!;
+    // The API server answered 410 Gone: twice to the sessions' watch, once to the pods'.
+    watch(paths.sessions()).request.expired();
+    watch(paths.pods()).request.expired();
+    watch(paths.sessions()).request.expired();
+    await clock.elapse(10 * 60_000, 60_000);
+    const text = await metrics.registry.metrics();
+    expect(text).to.include('crosstalk_informer_relists_total{informer="diagnosticsessions",reason="Expired"} 2');
+    expect(text).to.include('crosstalk_informer_relists_total{informer="pods",reason="Expired"} 1');
+    expect(text).to.not.include('informer="nodes",reason="Expired"');
+    for (const informer of ['diagnosticsessions', 'nodediagnostics', 'pods', 'nodes'])
+      expect(text).to.include(`crosstalk_informer_relists_total{informer="${informer}",reason="Resync"} 1`);
+  });
+
   for (const status of [400, 415, 422]) {
     it(`does not retry a reconcile the API refused with ${status}`, async function () {
       putSession('shop', 'checkout', checkout);

@@ -26,6 +26,7 @@ describe('Informer', function () {
   let api: FakeApi;
   let clock: FakeClock;
   let seen: string[];
+  let relists: string[];
   let informer: Informer<ConfigMap>;
 
   function start(selectors: { labelSelector?: string; fieldSelector?: string } = {}): void {
@@ -44,6 +45,7 @@ describe('Informer', function () {
         onChange: (c, old) => seen.push(`change ${c.metadata.name}=${c.data.v}${old ? ` (was ${old.data.v})` : ''}`),
         onDelete: (c) => seen.push(`delete ${c.metadata.name}`),
       },
+      onRelist: (name, reason) => relists.push(`${name} ${reason}`),
     });
     informer.start();
   }
@@ -66,6 +68,7 @@ describe('Informer', function () {
     api = new FakeApi();
     clock = new FakeClock();
     seen = [];
+    relists = [];
   });
 
   afterEach(async function () {
@@ -128,6 +131,20 @@ describe('Informer', function () {
     api.opened[0]!.emit('add', api.putQuietly(collection, configMap('late', '1')));
     expect(seen).to.have.length(2);
     expect(api.client.requests.filter((r) => r.method === 'GET')).to.have.length(2);
+  });
+
+  it('tells onRelist of each relist after the first list: Expired on 410 Gone, Resync every relistMs', async function () {
+    start();
+    await settle();
+    expect(relists).to.deep.equal([]);
+    api.opened[0]!.request.expired();
+    expect(relists).to.deep.equal(['configmaps Expired']);
+    await clock.elapse(relistMs);
+    expect(relists).to.deep.equal(['configmaps Expired', 'configmaps Resync']);
+    api.opened[0]!.request.expired();
+    expect(relists, 'a replaced watch is not heard').to.have.length(2);
+    api.opened[1]!.request.expired();
+    expect(relists.at(-1)).to.equal('configmaps Expired');
   });
 
   it('restarts a failed watch after a backoff that doubles, until a list succeeds again', async function () {

@@ -49,6 +49,8 @@ describe('ListWatch', function () {
   let watches: Script[];
   let seen: string[];
   let errors: unknown[];
+  /** Times the watch said the server answered 410 Gone. */
+  let expired: number;
   let lw: ListWatch;
 
   before(async function () {
@@ -73,6 +75,7 @@ describe('ListWatch', function () {
     watches = [];
     seen = [];
     errors = [];
+    expired = 0;
     server.handler = (request, res) => {
       if (request.query.get('watch') === '1') (watches.shift() ?? events([]))(request, res);
       else json(res, 200, lists.shift() ?? list(1));
@@ -92,6 +95,7 @@ describe('ListWatch', function () {
       labelSelector,
       fieldSelector,
       list: () => client.get(path, { labelSelector, fieldSelector }) as Promise<KubeList>,
+      expired: () => expired++,
     });
     for (const verb of ['add', 'update', 'delete'] as const)
       lw.on(verb, (obj) => seen.push(`${verb} ${obj.metadata?.name}@${obj.metadata?.resourceVersion}`));
@@ -149,6 +153,7 @@ describe('ListWatch', function () {
     expect(listRequests()).to.have.length(1);
     expect(seen).to.deep.equal(['add a@1', 'add c@11']);
     expect(errors).to.deep.equal([]);
+    expect(expired).to.equal(0);
   });
 
   it('lists again on 410 Gone in the middle of a watch, and reports what changed meanwhile, deletions included', async function () {
@@ -176,6 +181,7 @@ describe('ListWatch', function () {
     expect(listRequests()).to.have.length(2);
     expect(watchRequests()[1]!.query.get('resourceVersion')).to.equal('20');
     expect(errors).to.deep.equal([]);
+    expect(expired, 'told of the 410').to.equal(1);
   });
 
   it('lists again when the server answers a resumed watch with HTTP 410', async function () {
@@ -189,6 +195,7 @@ describe('ListWatch', function () {
     expect(watchRequests().map((r) => r.query.get('resourceVersion'))).to.deep.equal(['10', '12', '30']);
     expect(seen).to.deep.equal(['add a@1', 'delete a@1']);
     expect(errors).to.deep.equal([]);
+    expect(expired, 'told of the 410').to.equal(1);
   });
 
   it('reports 410 Gone right after a fresh list as an error instead of listing in a loop', async function () {
@@ -198,6 +205,7 @@ describe('ListWatch', function () {
     expect(errors[0]).to.be.instanceOf(ApiError).and.include({ status: 410 });
     await sleep(100);
     expect(listRequests()).to.have.length(1);
+    expect(expired, 'a 410 all the same').to.equal(1);
   });
 
   it('reports any other failure and stops; start() again resumes from where it was', async function () {
