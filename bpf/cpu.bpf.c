@@ -154,22 +154,27 @@ static __always_inline bool add_pair(__u64 victim, __u64 aggressor, __u64 ns)
 	return true;
 }
 
-/* Adds a holder's share to a slow-wait record: into its slot, a new slot, or the rest. */
-static __always_inline void note_holder(struct ct_runq_event *e, __u64 cgroup, __u64 ns)
+/* Adds a holder's share to a slow-wait record: into its slot, a new slot, or the rest.
+ * A global function, verified once on its own: inlined into the ring walk, its loop
+ * multiplied the states 6.1's verifier explores past its million-instruction limit. */
+__noinline int note_holder(struct ct_runq_event *e, __u64 cgroup, __u64 ns)
 {
+	if (!e)
+		return 0;
 	for (int i = 0; i < CT_RUNQ_HOLDERS; i++) {
 		if (i == e->nholders) {
 			e->holders[i].cgroup = cgroup;
 			e->holders[i].ns = ns;
 			e->nholders = i + 1;
-			return;
+			return 0;
 		}
 		if (e->holders[i].cgroup == cgroup) {
 			e->holders[i].ns += ns;
-			return;
+			return 0;
 		}
 	}
 	e->other_ns += ns;
+	return 0;
 }
 
 /* Returns the part of ns that was attributed (0 when the pair map is full). */
