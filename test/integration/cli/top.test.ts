@@ -18,7 +18,8 @@ interface Row {
   topAggressor: { who: string; resource: string; share: number } | null;
 }
 
-const tmux = (...args: string[]) => execFileSync('tmux', args, { encoding: 'utf8' });
+// Bounded: a tmux call that hangs would block the event loop, and with it mocha's timeout.
+const tmux = (...args: string[]) => execFileSync('tmux', args, { encoding: 'utf8', timeout: 30_000 });
 
 describe('crosstalk top', function () {
   this.timeout(240_000); // the VM lane emulates its CPU: each start of the command takes ~15 s there
