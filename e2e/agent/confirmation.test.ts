@@ -22,10 +22,7 @@ import type { HarnessPod } from '../../testbed/kubelet/pod-runtime.js';
 import { cpuHog, fioJob } from '../../testbed/workloads/commands.js';
 import { useControlPlane } from '../support/mocha.js';
 import { startAgentOn, startNodeStack, stopNodeStack } from '../support/node-stack.js';
-
-interface SessionJson {
-  status?: { phase?: string; reports?: VictimReport[] };
-}
+import { applySession, readSession } from '../support/sessions.js';
 
 interface EventJson {
   reason?: string;
@@ -90,27 +87,21 @@ describe('causal confirmation (e2e)', function () {
     });
 
     async function session(name: string, app: string, duration = '20s'): Promise<void> {
-      const manifest = {
-        apiVersion: 'crosstalk.dev/v1alpha1',
-        kind: 'DiagnosticSession',
-        metadata: { name, namespace: 'shop' },
-        spec: {
-          selector: { matchLabels: { app } },
-          duration,
-          interval: '2s',
-          confirm: { enabled: true, maxSeconds: 3 },
-        },
-      };
-      await kubectl(cp(), ['apply', '-f', '-'], { input: JSON.stringify(manifest), check: true });
+      await applySession(cp(), name, {
+        selector: { matchLabels: { app } },
+        duration,
+        interval: '2s',
+        confirm: { enabled: true, maxSeconds: 3 },
+      });
     }
 
     async function completed(name: string, victim: string): Promise<VictimReport> {
       await kubectl(cp(), ['wait', '-n', 'shop', `dsess/${name}`, '--for=condition=Completed', '--timeout=90s'], {
         check: true,
       });
-      const out = await kubectl(cp(), ['get', 'dsess', '-n', 'shop', name, '-o', 'json'], { check: true });
-      const report = (JSON.parse(out.stdout) as SessionJson).status?.reports?.find((r) => r.name === victim);
-      if (!report) throw new Error(`no report for ${victim}: ${out.stdout}`);
+      const done = await readSession(cp(), name);
+      const report = done.status?.reports?.find((r) => r.name === victim);
+      if (!report) throw new Error(`no report for ${victim}: ${JSON.stringify(done.status)}`);
       return report;
     }
 

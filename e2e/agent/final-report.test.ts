@@ -19,17 +19,7 @@ import { missingBpf, requireOrSkip } from '../../testbed/host/requirements.js';
 import { NodeHarness } from '../../testbed/kubelet/node-harness.js';
 import { cpuHog } from '../../testbed/workloads/commands.js';
 import { useControlPlane } from '../support/mocha.js';
-
-interface SessionJson {
-  status?: {
-    phase?: string;
-    completionTime?: string;
-    nodes?: { ready: number };
-    conditions?: { type: string; status: string; reason: string; message: string }[];
-    summary?: Record<string, unknown>;
-    reports?: { name: string; node: string; aggressors?: { pod?: { name: string } }[] }[];
-  };
-}
+import { applySession, readSession, type SessionJson } from '../support/sessions.js';
 
 const nodeNames = ['node-a', 'node-b', 'node-c'] as const;
 const systemCpu = '0';
@@ -96,20 +86,8 @@ describe('a Completed session’s report is final (e2e)', function () {
       if (stateDir) rmSync(stateDir, { recursive: true, force: true });
     });
 
-    async function apply(name: string, spec: Record<string, unknown>): Promise<void> {
-      const manifest = {
-        apiVersion: 'crosstalk.dev/v1alpha1',
-        kind: 'DiagnosticSession',
-        metadata: { name, namespace: 'shop' },
-        spec,
-      };
-      await kubectl(cp(), ['apply', '-f', '-'], { input: JSON.stringify(manifest), check: true });
-    }
-
-    async function read(name: string): Promise<SessionJson> {
-      const out = await kubectl(cp(), ['get', 'dsess', '-n', 'shop', name, '-o', 'json'], { check: true });
-      return JSON.parse(out.stdout) as SessionJson;
-    }
+    const apply = (name: string, spec: Record<string, unknown>) => applySession(cp(), name, spec);
+    const read = (name: string) => readSession(cp(), name);
 
     /** What must never change once Completed. */
     const finalPart = (s: SessionJson) => ({

@@ -28,26 +28,7 @@ import { missingBpf, requireOrSkip } from '../../testbed/host/requirements.js';
 import { NodeHarness } from '../../testbed/kubelet/node-harness.js';
 import { cpuHog } from '../../testbed/workloads/commands.js';
 import { useControlPlane } from '../support/mocha.js';
-
-interface Condition {
-  type: string;
-  status: string;
-  reason: string;
-  message: string;
-}
-
-interface SessionJson {
-  status?: {
-    phase?: string;
-    nodes?: { ready: number };
-    conditions?: Condition[];
-    reports?: {
-      name: string;
-      metrics?: { cpu?: { waitPercent?: number } };
-      aggressors?: { pod?: { name: string } }[];
-    }[];
-  };
-}
+import { applySession, readSession, type SessionJson } from '../support/sessions.js';
 
 interface NodeDiagnosticJson {
   metadata: { name: string; creationTimestamp: string };
@@ -119,20 +100,8 @@ describe('kernel-side faults (e2e)', function () {
       if (agent?.running) await agent.stop();
     });
 
-    async function apply(name: string, spec: Record<string, unknown>): Promise<void> {
-      const manifest = {
-        apiVersion: 'crosstalk.dev/v1alpha1',
-        kind: 'DiagnosticSession',
-        metadata: { name, namespace: 'shop' },
-        spec,
-      };
-      await kubectl(cp(), ['apply', '-f', '-'], { input: JSON.stringify(manifest), check: true });
-    }
-
-    async function session(name: string): Promise<SessionJson> {
-      const out = await kubectl(cp(), ['get', 'dsess', '-n', 'shop', name, '-o', 'json'], { check: true });
-      return JSON.parse(out.stdout) as SessionJson;
-    }
+    const apply = (name: string, spec: Record<string, unknown>) => applySession(cp(), name, spec);
+    const session = (name: string) => readSession(cp(), name);
 
     async function nodeDiagnostic(sessionName: string): Promise<NodeDiagnosticJson | undefined> {
       const out = await kubectl(cp(), ['get', 'nodediagnostics', '-n', 'shop', '-o', 'json'], { check: true });

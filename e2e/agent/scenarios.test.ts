@@ -18,6 +18,7 @@ import type { ComponentProcess } from '../../testbed/cluster/component-process.j
 import { eventually } from '../../testbed/cluster/eventually.js';
 import { kubectl } from '../../testbed/cluster/kubectl.js';
 import { useControlPlane } from '../support/mocha.js';
+import { applySession, readSession, type SessionJson } from '../support/sessions.js';
 import { startAgentOn, startNodeStack, stopNodeStack } from '../support/node-stack.js';
 import type { HarnessPodSpec, NodeHarness } from '../../testbed/kubelet/node-harness.js';
 import type { OperatorProcess } from '../../testbed/components/operator-process.js';
@@ -29,15 +30,6 @@ interface NodeDiagnosticJson {
     window?: { firstStart: string; end: string; windowsReported: number; sequence: number };
     pods?: VictimReport[];
     events?: { probe: string; pod: string; latencyMs: number; detail: string; aggressor?: string }[];
-  };
-}
-
-interface SessionJson {
-  status?: {
-    phase?: string;
-    conditions?: { type: string; status: string; reason: string; message: string }[];
-    summary?: { verdict?: string; topAggressor?: string; selfLimited?: number };
-    reports?: VictimReport[];
   };
 }
 
@@ -66,17 +58,10 @@ describe('noisy-neighbour scenarios (e2e)', function () {
     after(() => stopNodeStack({ node, operator, agent, stateDir }));
 
     async function runSession(name: string, selector: Record<string, string>, duration: string, interval: string) {
-      const manifest = {
-        apiVersion: 'crosstalk.dev/v1alpha1',
-        kind: 'DiagnosticSession',
-        metadata: { name, namespace: 'shop' },
-        spec: { selector: { matchLabels: selector }, duration, interval },
-      };
-      await kubectl(cp(), ['apply', '-f', '-'], { input: JSON.stringify(manifest), check: true });
+      await applySession(cp(), name, { selector: { matchLabels: selector }, duration, interval });
       return eventually(
         async () => {
-          const out = await kubectl(cp(), ['get', 'dsess', '-n', 'shop', name, '-o', 'json'], { check: true });
-          const session = JSON.parse(out.stdout) as SessionJson;
+          const session = await readSession(cp(), name);
           if (session.status?.phase !== 'Completed') throw new Error(`session ${name} is ${session.status?.phase}`);
           return session;
         },
@@ -196,7 +181,9 @@ describe('noisy-neighbour scenarios (e2e)', function () {
       },
       {
         // Beside a buffered writer whose pages kworkers write back: the delay is charged
-        // to the pod that dirtied them (cgroup v1 here: by the inode's dirtier).
+        // to the pod that dirtied them (cgroup v1 here: by the inode's dirtier). notrunc,
+        // or ext4 flushes a truncated file from dd itself at close; sync hands the pages
+        // to the flusher kworkers at once instead of after 30 s.
         name: 'IO (writeback)',
         resource: 'io',
         victim: reader('ledger'),
@@ -211,7 +198,7 @@ describe('noisy-neighbour scenarios (e2e)', function () {
               command: [
                 'sh',
                 '-c',
-                `while :; do dd if=/dev/zero of=${join(dirFor('export'), 'data')} bs=1M count=256 status=none; done`,
+                `while :; do dd if=/dev/zero of=${join(dirFor('export'), 'data')} bs=1M count=256 conv=notrunc status=none; sync; done`,
               ],
             },
           ],
