@@ -16,16 +16,26 @@ export interface GuestReport {
   exitCode?: number;
   readonly errors: string[];
   readonly warnings: string[];
+  /** Kernel log lines of a BUG, WARNING, soft lockup, RCU stall or hung task. */
+  readonly kernelProblems: string[];
 }
 
 export function emptyReport(): GuestReport {
-  return { errors: [], warnings: [] };
+  return { errors: [], warnings: [], kernelProblems: [] };
 }
 
-/** Folds one serial line into `report`; returns whether it was a marker. */
+/** What the kernel prints first for a bug, a warning, a soft lockup ("watchdog: BUG: soft
+ * lockup"), an RCU stall or a hung task. A suite can pass while its kernel misbehaves. */
+const kernelProblem = /\b(?:BUG|WARNING):|\bINFO: (?:rcu_\w+ (?:self-)?detected stall|task .* blocked for more than)/;
+
+/** Folds one serial line into `report` (a kernel problem is kept too); returns whether it
+ * was a marker. */
 export function applyMarker(report: GuestReport, line: string): boolean {
   const at = line.indexOf(markerPrefix);
-  if (at < 0) return false;
+  if (at < 0) {
+    if (kernelProblem.test(line)) report.kernelProblems.push(line.trim());
+    return false;
+  }
   const body = line.slice(at + markerPrefix.length).trim();
   const space = body.indexOf(' ');
   const key = space < 0 ? body : body.slice(0, space);

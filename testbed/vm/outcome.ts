@@ -1,6 +1,7 @@
 // Whether a VM lane run passed: only the guest's own markers count (qemu's exit status
 // means nothing), and a guest that was killed, never reported, ran on a node that is not
-// pure cgroup v2, or ran another Node or addon than the host's is a failure.
+// pure cgroup v2, ran another Node or addon than the host's, or whose kernel printed a
+// BUG, WARNING, soft lockup, RCU stall or hung task is a failure.
 import type { GuestReport } from './markers.js';
 
 /** Controllers a kubelet on a pure cgroup-v2 node enables, which the guest must offer. */
@@ -21,6 +22,10 @@ export function failureReasons(facts: RunFacts): string[] {
   const reasons: string[] = [];
   if (facts.timedOut) reasons.push(`the guest was still running after ${facts.timeoutMs / 1000} s and was killed`);
   for (const error of report.errors) reasons.push(`guest error: ${error}`);
+  // The first lines say what happened (a lockup repeats itself); the serial log has the rest.
+  for (const line of report.kernelProblems.slice(0, 3)) reasons.push(`guest kernel: ${line}`);
+  if (report.kernelProblems.length > 3)
+    reasons.push(`guest kernel: ${report.kernelProblems.length - 3} more such lines in the serial log`);
   if (report.subtreeControl !== undefined) {
     const enabled = report.subtreeControl.split(/\s+/);
     const missing = requiredControllers.filter((c) => !enabled.includes(c));

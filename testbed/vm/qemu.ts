@@ -35,6 +35,9 @@ export function kernelCommandLine(plan: BootPlan): string {
   return [
     'console=ttyS0',
     'quiet',
+    // After quiet: warnings too reach the console (quiet alone shows errors and worse),
+    // so the lane sees a kernel WARNING from the module (markers.ts).
+    'loglevel=5',
     // An oops powers the guest off (-no-reboot) instead of hanging until the timeout.
     'panic=-1',
     'oops=panic',

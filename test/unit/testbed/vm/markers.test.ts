@@ -33,4 +33,21 @@ describe('vm lane serial markers', function () {
     expect(report.exitCode).to.equal(undefined);
     expect(report.errors).to.deep.equal(['cannot mount the results share', 'unreadable exit status ""']);
   });
+
+  it('keeps the kernel lines of a BUG, WARNING, soft lockup, RCU stall or hung task', function () {
+    const report = emptyReport();
+    const problems = [
+      '[  101.5] watchdog: BUG: soft lockup - CPU#0 stuck for 22s! [MainThread:412]',
+      '[  102.0] WARNING: CPU: 1 PID: 7 at kmod/io.c:300 hook+0x1c/0x2e0 [crosstalk]',
+      '[  103.0] BUG: sleeping function called from invalid context at mm/slab.h:723',
+      '[  104.0] rcu: INFO: rcu_preempt self-detected stall on CPU',
+      '[  105.0] INFO: task MainThread:412 blocked for more than 120 seconds.',
+    ];
+    const ordinary = ['[    9.0] crosstalk: loading out-of-tree module taints kernel.', '[  207.6] reboot: Power down'];
+    expect(
+      [...problems, ...ordinary].some((l) => applyMarker(report, l)),
+      'a marker',
+    ).to.equal(false);
+    expect(report.kernelProblems).to.deep.equal(problems);
+  });
 });

@@ -58,4 +58,12 @@ describe('vm lane outcome', function () {
       "the guest's mocha exited with status 1",
     ]);
   });
+
+  it('fails a passing suite whose kernel printed a BUG, a WARNING or a soft lockup, with its first lines', function () {
+    const lockup = '[  101.5] watchdog: BUG: soft lockup - CPU#0 stuck for 22s! [MainThread:412]';
+    expect(failureReasons(facts({ kernelProblems: Array<string>(5).fill(lockup) }))).to.deep.equal([
+      ...Array<string>(3).fill(`guest kernel: ${lockup}`),
+      'guest kernel: 2 more such lines in the serial log',
+    ]);
+  });
 });

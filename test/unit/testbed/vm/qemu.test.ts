@@ -25,6 +25,8 @@ describe('vm lane qemu', function () {
       'crosstalk_repo=/repo',
       'crosstalk_node=/cache/node/bin',
     ]);
+    // Warnings reach the console, after quiet lowered its level.
+    expect(cmdline.indexOf('loglevel=5')).to.be.above(cmdline.indexOf('quiet'));
   });
 
   it('uses TCG with a bounded translation cache, no network, the read-only host root and a writable share', function () {
