@@ -328,13 +328,14 @@ export class NodeAgent {
         const ref =
           held?.kind === 'thread'
             ? this.fold.nameThread(held.pid).ref
-            : held?.kind === 'cgroup'
+            : held?.kind === 'cgroup' || held?.kind === 'writeback'
               ? this.resolve(event.cgroup.hierarchyId, held.id).ref
               : undefined;
+        const how = held?.kind === 'writeback' ? ", held by kernel threads writing back the aggressor's pages" : '';
         return {
           probe: 'cpu',
           latencyMs: event.waitNs / 1e6,
-          detail: `${event.comm} (${event.pid}) waited for CPU ${event.cpu}`,
+          detail: `${event.comm} (${event.pid}) waited for CPU ${event.cpu}${how}`,
           ...(ref ? { aggressor: subjectText(ref).slice(0, 320) } : {}),
         };
       }

@@ -12,6 +12,12 @@
  * Everything is keyed by the cgroup of the task the event is about (prev, next,
  * wakee), never the current task's. The idle task (pid 0) is never a subject.
  *
+ * A task of the root cgroup holds the CPU as itself (its thread), except while a kernel
+ * thread writes back dirty pages (tp_btf only): then it works for the cgroup that dirtied
+ * them, and the segment is charged to that cgroup, marked as writeback. On cgroup v2 the
+ * kernel says whose pages they are (the writeback's wb is the dirtier's); on v1 blkio it
+ * does not, and the probe remembers who last dirtied each inode.
+ *
  * Node-local tools (crosstalk runq-snoop, top) make every cgroup a victim
  * (targets.bpf.h) and may ask for a record of each wait above a threshold, with the
  * cgroups that held the CPU meanwhile: read-only data set before load, so the agent's
@@ -75,6 +81,28 @@ struct {
 	__type(value, __u64);
 } enqueued_at_by_pid SEC(".maps");
 
+/* The cgroup a root-cgroup thread writes back for (see root_holder_btf). */
+struct writeback_work {
+	__u64 owner;            /* unified cgroup id; 0: none */
+	__u64 writing;          /* inside writeback_single_inode_start .. writeback_single_inode */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct writeback_work);
+} writing_back SEC(".maps");
+
+/* CT_WRITEBACK_OWNERS_DIRTIER: the unified cgroup of the task that dirtied an inode's
+ * pages last, by inode address (user space creates it on such hosts only). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);
+	__type(value, __u64);
+} inode_dirtiers SEC(".maps");
+
 /* Slow-wait records (runq_events); user space shrinks it to one page when they are off. */
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -84,6 +112,7 @@ struct {
 /* Set by user space before load. */
 const volatile bool runq_events = false;
 const volatile __u64 runq_slow_ns = 10 * 1000 * 1000;
+const volatile __u32 writeback_owners = CT_WRITEBACK_OWNERS_OFF;
 
 struct ct_health health = {};
 
@@ -280,6 +309,27 @@ static __always_inline void measure_wait(struct ct_cpu_state *st, struct task_st
 	}
 }
 
+/* The holder key of a root-cgroup thread's segment (tp_btf): the cgroup it wrote back for
+ * in this segment, else the thread. A flusher yields between inodes, after the end
+ * tracepoint, so the owner lasts until the segment in which its inode was finished
+ * closes. Out of line: inlined, its branches cost the verifier more states. */
+static __noinline __u64 root_holder_btf(struct task_struct *prev, __u32 prev_pid)
+{
+	struct writeback_work *w;
+	__u64 owner;
+
+	if (writeback_owners != CT_WRITEBACK_OWNERS_OFF) {
+		w = bpf_task_storage_get(&writing_back, prev, 0, 0);
+		if (w && w->owner) {
+			owner = w->owner;
+			if (!w->writing)
+				w->owner = 0;
+			return CT_HOLDER_WRITEBACK | owner;
+		}
+	}
+	return CT_HOLDER_THREAD | prev_pid;
+}
+
 /* prev_requeued: prev stays on the run queue (preempted, or still TASK_RUNNING when
  * it yielded the CPU); the same test the kernel uses to count nivcsw. */
 static __always_inline int on_switch(struct task_struct *prev, __u32 prev_pid, bool prev_requeued,
@@ -301,7 +351,9 @@ static __always_inline int on_switch(struct task_struct *prev, __u32 prev_pid, b
 
 		seg->start = st->last_switch;
 		seg->end = now;
-		seg->cgroup = prev_cgroup == CT_ROOT_CGROUP && prev_pid ? CT_HOLDER_THREAD | prev_pid : prev_cgroup;
+		seg->cgroup = prev_cgroup;
+		if (prev_cgroup == CT_ROOT_CGROUP && prev_pid)
+			seg->cgroup = btf ? root_holder_btf(prev, prev_pid) : CT_HOLDER_THREAD | prev_pid;
 		st->head++;
 		if (prev_pid)
 			add_oncpu(prev_cgroup, now - st->last_switch, prev_requeued);
@@ -338,6 +390,77 @@ SEC("tp_btf/sched_wakeup_new")
 int BPF_PROG(cpu_wakeup_new_btf, struct task_struct *p)
 {
 	return on_wakeup(p, p->pid, task_cgroup_btf(p), true);
+}
+
+/* The dirtier's cgroup of a cgroup-v2 writeback: the blkcg of its wb (the root wb, which
+ * has none, writes back pages no cgroup owns). */
+static __always_inline __u64 blkcg_owner(struct writeback_control *wbc)
+{
+	struct bdi_writeback *wb;
+	struct cgroup_subsys_state *css;
+
+	if (!bpf_core_field_exists(wbc->wb))
+		return 0;
+	wb = wbc->wb;
+	css = wb ? wb->blkcg_css : NULL;
+	return css ? css->cgroup->kn->id : 0;
+}
+
+static __always_inline __u64 inode_dirtier(struct inode *inode)
+{
+	__u64 key = (__u64)inode, *owner = bpf_map_lookup_elem(&inode_dirtiers, &key);
+
+	return owner ? *owner : 0;
+}
+
+/* A root-cgroup thread starts writing back an inode: whose pages it writes. */
+SEC("tp_btf/writeback_single_inode_start")
+int BPF_PROG(cpu_writeback_start_btf, struct inode *inode, struct writeback_control *wbc, unsigned long nr_to_write)
+{
+	struct task_struct *t = bpf_get_current_task_btf();
+	struct writeback_work *w;
+	__u64 owner;
+
+	if (task_cgroup_btf(t) != CT_ROOT_CGROUP)
+		return 0;
+	owner = writeback_owners == CT_WRITEBACK_OWNERS_BLKCG ? blkcg_owner(wbc) : inode_dirtier(inode);
+	if (owner <= CT_ROOT_CGROUP)
+		return 0;
+	w = bpf_task_storage_get(&writing_back, t, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!w) {
+		__sync_fetch_and_add(&health.read_errors, 1);
+		return 0;
+	}
+	w->owner = owner;
+	w->writing = 1;
+	return 0;
+}
+
+SEC("tp_btf/writeback_single_inode")
+int BPF_PROG(cpu_writeback_end_btf, struct inode *inode, struct writeback_control *wbc, unsigned long nr_to_write)
+{
+	struct writeback_work *w = bpf_task_storage_get(&writing_back, bpf_get_current_task_btf(), 0, 0);
+
+	if (w)
+		w->writing = 0;
+	return 0;
+}
+
+/* CT_WRITEBACK_OWNERS_DIRTIER: the task dirtying an inode's pages owns its writeback. A
+ * root-cgroup dirtier takes an inode back from a cgroup, but is not stored otherwise. */
+SEC("tp_btf/writeback_dirty_folio")
+int BPF_PROG(cpu_dirty_folio_btf, struct folio *folio, struct address_space *mapping)
+{
+	__u64 id = task_cgroup_btf(bpf_get_current_task_btf()), key, *known;
+	struct inode *host;
+
+	if (!mapping || !(host = mapping->host))
+		return 0;
+	key = (__u64)host;
+	known = bpf_map_lookup_elem(&inode_dirtiers, &key);
+	if (known ? *known != id : id != CT_ROOT_CGROUP)
+		bpf_map_update_elem(&inode_dirtiers, &key, &id, BPF_ANY);
+	return 0;
 }
 
 /* Fallback for kernels whose verifier cannot attach tp_btf: same work with CO-RE reads. */

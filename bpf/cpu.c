@@ -24,9 +24,22 @@ struct ct_running_segment {
 	__u64 walked_oncpu;                     /* the CPU's slot of it, as the walk read it */
 };
 
+/* Whose pages a root-cgroup thread writes back, and how the probe learns it: tp_btf only
+ * (task storage); cgroup v2 writeback names the dirtier's blkcg, v1 blkio cannot. */
+static enum ct_writeback_owners writeback_owners(const struct ct_session *s, bool use_btf)
+{
+	if (!use_btf || !ct_tracepoint_exists(s, "writeback_single_inode_start") ||
+	    !ct_tracepoint_exists(s, "writeback_single_inode"))
+		return CT_WRITEBACK_OWNERS_OFF;
+	if (ct_blkio_hierarchy() == CT_UNIFIED_HIERARCHY)
+		return CT_WRITEBACK_OWNERS_BLKCG;
+	return ct_tracepoint_exists(s, "writeback_dirty_folio") ? CT_WRITEBACK_OWNERS_DIRTIER : CT_WRITEBACK_OWNERS_OFF;
+}
+
 static int cpu_load(struct ct_session *s, const struct ct_options *o)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, open_opts, .btf_custom_path = o->btf_path);
+	enum ct_writeback_owners owners;
 	bool use_btf;
 	int err;
 
@@ -40,6 +53,13 @@ static int cpu_load(struct ct_session *s, const struct ct_options *o)
 	use_btf = ct_choose_attach_mode(s, CT_PROBE_CPU, s->cpu->obj, "sched_switch", o);
 	/* Enqueue stamps: task storage for tp_btf, a pid hash for raw_tp. */
 	bpf_map__set_autocreate(use_btf ? s->cpu->maps.enqueued_at_by_pid : s->cpu->maps.enqueued_at, false);
+	owners = writeback_owners(s, use_btf);
+	s->cpu->rodata->writeback_owners = owners;
+	bpf_program__set_autoload(s->cpu->progs.cpu_writeback_start_btf, owners != CT_WRITEBACK_OWNERS_OFF);
+	bpf_program__set_autoload(s->cpu->progs.cpu_writeback_end_btf, owners != CT_WRITEBACK_OWNERS_OFF);
+	bpf_map__set_autocreate(s->cpu->maps.writing_back, owners != CT_WRITEBACK_OWNERS_OFF);
+	bpf_program__set_autoload(s->cpu->progs.cpu_dirty_folio_btf, owners == CT_WRITEBACK_OWNERS_DIRTIER);
+	bpf_map__set_autocreate(s->cpu->maps.inode_dirtiers, owners == CT_WRITEBACK_OWNERS_DIRTIER);
 	s->cpu->rodata->all_targets = (o->flags & CT_OPT_ALL_CGROUPS) != 0;
 	s->cpu->rodata->runq_events = (o->flags & CT_OPT_RUNQ_EVENTS) != 0;
 	s->cpu->rodata->runq_slow_ns = o->runq_slow_ns;
@@ -206,8 +226,9 @@ static int put_pair(struct ct_session *s, struct ct_writer *w, struct ct_section
 		    const void *values, size_t stride)
 {
 	const struct ct_pair_key *k = key;
+	/* A cgroup that held the CPU by kernel threads' writeback dies as itself. */
 	bool dead = ct_dead_contains(&w->dead, CT_UNIFIED_HIERARCHY, k->victim) ||
-		    ct_dead_contains(&w->dead, CT_UNIFIED_HIERARCHY, k->aggressor);
+		    ct_dead_contains(&w->dead, CT_UNIFIED_HIERARCHY, k->aggressor & ~CT_HOLDER_WRITEBACK);
 	struct ct_wait_pair_record *r = ct_record_add(w, h);
 
 	if (!r)

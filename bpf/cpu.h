@@ -26,7 +26,7 @@ struct ct_runq_victim {
 };
 
 /* Wait of victim's tasks while aggressor's tasks held the CPU (aggressor: a holder key,
- * see CT_HOLDER_THREAD; 0: the CPU was idle). */
+ * see CT_HOLDER_*; 0: the CPU was idle). */
 struct ct_pair_key {
 	__u64 victim;
 	__u64 aggressor;
@@ -34,14 +34,25 @@ struct ct_pair_key {
 
 /* A task of the root cgroup (kernel threads, processes outside any cgroup) is named by
  * its thread where the victim's waits are split: its holder key is CT_HOLDER_THREAD |
- * pid instead of the root's id, so "/" is never an anonymous aggressor. */
+ * pid instead of the root's id, so "/" is never an anonymous aggressor. While it writes
+ * back a cgroup's dirty pages (tp_btf only) the key is CT_HOLDER_WRITEBACK | that
+ * cgroup's unified id instead: the time is the dirtier's doing. */
 #define CT_ROOT_CGROUP 1
 #define CT_HOLDER_THREAD (1ULL << 63)
+#define CT_HOLDER_WRITEBACK (1ULL << 62)
+
+/* Where the cpu probe learns whose pages a root-cgroup thread writes back. */
+enum ct_writeback_owners {
+	CT_WRITEBACK_OWNERS_OFF,        /* raw_tp, or no writeback tracepoints */
+	CT_WRITEBACK_OWNERS_BLKCG,      /* cgroup v2: the writeback's wb names the dirtier's blkcg */
+	CT_WRITEBACK_OWNERS_DIRTIER,    /* v1 blkio: who dirtied the inode's pages last */
+};
 
 struct ct_run_segment {
 	__u64 start;
 	__u64 end;
-	__u64 cgroup;           /* holder key: a cgroup id, CT_HOLDER_THREAD | pid, 0: idle */
+	__u64 cgroup;           /* holder key: a cgroup id, CT_HOLDER_THREAD | pid,
+				 * CT_HOLDER_WRITEBACK | cgroup id, 0: idle */
 };
 
 /* Holders kept per slow-wait record; the time of any further ones is summed apart. */
@@ -49,7 +60,7 @@ struct ct_run_segment {
 
 /* A cgroup that held the CPU during part of a wait. */
 struct ct_runq_holder {
-	__u64 cgroup;           /* holder key (CT_HOLDER_THREAD); 0: the CPU was idle */
+	__u64 cgroup;           /* holder key (CT_HOLDER_*); 0: the CPU was idle */
 	__u64 ns;
 };
 

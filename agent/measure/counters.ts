@@ -32,6 +32,8 @@ export interface SubjectCounters {
     waitHistogram: number[];
     /** Wait while another subject held the CPU, by that subject's key. */
     waitBy: Map<string, number>;
+    /** The part of waitBy held by kernel threads writing back that subject's dirty pages. */
+    writebackBy: Map<string, number>;
   };
   io: {
     /** Traffic this subject owned, by disk name. */
@@ -76,6 +78,7 @@ export function emptyCounters(ref: SubjectRef): SubjectCounters {
       unattributedNs: 0,
       waitHistogram: [],
       waitBy: new Map(),
+      writebackBy: new Map(),
     },
     io: {
       byDisk: new Map(),
@@ -104,6 +107,7 @@ export function addCounters(into: SubjectCounters, from: SubjectCounters): void 
   c.unattributedNs += from.cpu.unattributedNs;
   addHistogram(c.waitHistogram, from.cpu.waitHistogram);
   addByKey(c.waitBy, from.cpu.waitBy);
+  addByKey(c.writebackBy, from.cpu.writebackBy);
   for (const [disk, t] of from.io.byDisk) addDiskTraffic(into.io.byDisk, disk, t);
   into.io.completed += from.io.completed;
   addHistogram(into.io.latencyHistogram, from.io.latencyHistogram);
@@ -193,6 +197,8 @@ export const countersJson = z.object({
     unattributedNs: z.number(),
     waitHistogram: z.array(z.number()),
     waitBy: z.array(z.tuple([z.string(), z.number()])),
+    // Absent from the state of agents older than writeback attribution.
+    writebackBy: z.array(z.tuple([z.string(), z.number()])).default([]),
   }),
   io: z.object({
     byDisk: z.array(
@@ -221,7 +227,12 @@ export type CountersJson = z.output<typeof countersJson>;
 export function countersToJson(c: SubjectCounters): CountersJson {
   return {
     ...c,
-    cpu: { ...c.cpu, waitHistogram: dense(c.cpu.waitHistogram), waitBy: [...c.cpu.waitBy] },
+    cpu: {
+      ...c.cpu,
+      waitHistogram: dense(c.cpu.waitHistogram),
+      waitBy: [...c.cpu.waitBy],
+      writebackBy: [...c.cpu.writebackBy],
+    },
     io: {
       ...c.io,
       byDisk: [...c.io.byDisk],
@@ -235,7 +246,7 @@ export function countersToJson(c: SubjectCounters): CountersJson {
 export function countersFromJson(j: CountersJson): SubjectCounters {
   return {
     ...j,
-    cpu: { ...j.cpu, waitBy: new Map(j.cpu.waitBy) },
+    cpu: { ...j.cpu, waitBy: new Map(j.cpu.waitBy), writebackBy: new Map(j.cpu.writebackBy) },
     io: { ...j.io, byDisk: new Map(j.io.byDisk), delayBy: new Map(j.io.delayBy) },
     psi: j.psi,
   };

@@ -59,10 +59,13 @@ export function foldWindow(window: ProbeWindow, ctx: FoldContext): Map<string, S
         victim.idleWaitNs += a.waitNs;
         continue;
       }
+      // writeback: kernel threads wrote back the holder's dirty pages; the wait is its doing.
       const holder = a.aggressor.kind === 'thread' ? ctx.nameThread(a.aggressor.pid) : resolve(h, a.aggressor.id);
       // The holder appears as a subject too, so that its name reaches the report.
       counterOf(holder);
       victim.waitBy.set(holder.key, (victim.waitBy.get(holder.key) ?? 0) + a.waitNs);
+      if (a.aggressor.kind === 'writeback')
+        victim.writebackBy.set(holder.key, (victim.writebackBy.get(holder.key) ?? 0) + a.waitNs);
     }
   }
   if (window.io) {

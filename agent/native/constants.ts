@@ -16,6 +16,8 @@ export const limits = {
   ioOwners: 8,
   /** A holder key with this bit set names a root-cgroup thread by pid (cpu.h). */
   holderThreadBit: 63,
+  /** ... this one, the cgroup whose dirty pages root-cgroup threads wrote back (cpu.h). */
+  holderWritebackBit: 62,
 } as const;
 
 /** enum ct_section_kind. */

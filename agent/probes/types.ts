@@ -59,10 +59,13 @@ export interface RunqueueWaits {
 }
 
 /** Who held a CPU or a device: a cgroup, a thread of the root cgroup (kernel threads and
- * processes outside any cgroup are named by thread, never hidden as "/"), or nobody. */
+ * processes outside any cgroup are named by thread, never hidden as "/"), a cgroup whose
+ * dirty pages threads of the root cgroup were writing back (kworkers working on its
+ * behalf), or nobody. */
 export type Holder =
   | { readonly kind: 'cgroup'; readonly id: bigint }
   | { readonly kind: 'thread'; readonly pid: number }
+  | { readonly kind: 'writeback'; readonly id: bigint }
   | { readonly kind: 'idle' };
 
 /** Wait of the victim's tasks while the aggressor held that CPU. */

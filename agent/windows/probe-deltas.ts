@@ -77,11 +77,13 @@ function runqueueWaits(d: Deltas, r: RawRecord<'runqVictimRecord'>): RunqueueWai
 }
 
 const threadBit = 1n << BigInt(limits.holderThreadBit);
+const writebackBit = 1n << BigInt(limits.holderWritebackBit);
 
-/** A holder key of the cpu probe (cpu.h CT_HOLDER_THREAD). */
+/** A holder key of the cpu probe (cpu.h CT_HOLDER_*). */
 export function holderOf(key: bigint): Holder {
   if (key === 0n) return { kind: 'idle' };
   if (key & threadBit) return { kind: 'thread', pid: Number(key & (threadBit - 1n)) };
+  if (key & writebackBit) return { kind: 'writeback', id: key & (writebackBit - 1n) };
   return { kind: 'cgroup', id: key };
 }
 

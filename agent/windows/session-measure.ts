@@ -219,7 +219,7 @@ export class SessionMeasure {
     for (const key of neighbours.slice(maxNeighbours)) this.total.delete(key);
     for (const v of victims) {
       const victim = this.total.get(v);
-      for (const byHolder of victim ? [victim.cpu.waitBy, victim.io.delayBy] : [])
+      for (const byHolder of victim ? [victim.cpu.waitBy, victim.cpu.writebackBy, victim.io.delayBy] : [])
         for (const key of [...byHolder.keys()]) if (!this.total.has(key)) byHolder.delete(key);
     }
   }
@@ -314,6 +314,7 @@ export function cpuSpanOf(key: string, c: SubjectCounters): CpuSpan {
     throttledNs: c.files.throttledNs,
     p99WaitNs: percentileNs(c.cpu.waitHistogram, 0.99),
     waitByNeighbour: others(key, c.cpu.waitBy),
+    writebackByNeighbour: others(key, c.cpu.writebackBy),
   };
 }
 

@@ -1,6 +1,7 @@
 // `crosstalk runq-snoop`: one line per run-queue wait longer than the threshold
 // (runqslower's columns) with who held the CPU meanwhile: the task the waiter replaced
-// and the cgroups whose tasks ran during the wait, with their shares of it.
+// and the cgroups whose tasks ran during the wait, with their shares of it. Kernel
+// threads writing back a cgroup's dirty pages hold the CPU for that cgroup: "(writeback)".
 import { formatDuration } from '../../agent/report/format.js';
 import type { CgroupRef, Holder, ProbeEvent, SlowRunqEvent } from '../../agent/probes/index.js';
 import { clockTime, formatHeader, formatRow, milliseconds, type Column } from '../columns.js';
@@ -29,7 +30,8 @@ const cgroupOf = (e: SlowRunqEvent, id: bigint): CgroupRef => ({ hierarchyId: e.
 function holderName(e: SlowRunqEvent, h: Holder, ctx: SnoopContext): string {
   if (h.kind === 'idle') return 'idle';
   if (h.kind === 'thread') return ctx.threadName(h.pid);
-  return ownerText(ctx.owner(cgroupOf(e, h.id)));
+  const owner = ownerText(ctx.owner(cgroupOf(e, h.id)));
+  return h.kind === 'writeback' ? `${owner} (writeback)` : owner;
 }
 
 function percentOf(ns: number, e: SlowRunqEvent): number {
@@ -51,7 +53,9 @@ export const runqSnoop: SnoopTool<SlowRunqEvent> = {
   subject: (e) => ({ pid: e.pid, cgroup: e.cgroup }),
   cgroups: (e) => [
     e.cgroup,
-    ...e.holders.flatMap((h) => (h.holder.kind === 'cgroup' ? [cgroupOf(e, h.holder.id)] : [])),
+    ...e.holders.flatMap((h) =>
+      h.holder.kind === 'cgroup' || h.holder.kind === 'writeback' ? [cgroupOf(e, h.holder.id)] : [],
+    ),
   ],
 
   header: (ctx) => formatHeader(columnsFor(ctx)),
@@ -115,10 +119,15 @@ export const runqSnoop: SnoopTool<SlowRunqEvent> = {
   },
 };
 
-/** A holder in JSON: its cgroup (null for the idle CPU), or the root-cgroup thread. */
+/** A holder in JSON: its cgroup (null for the idle CPU), or the root-cgroup thread; a
+ * cgroup whose dirty pages kernel threads wrote back is marked `writeback`. */
 function holderJson(e: SlowRunqEvent, h: Holder, ctx: SnoopContext) {
   if (h.kind === 'idle') return { cgroup: null };
   if (h.kind === 'thread') return { cgroup: '/', thread: { tid: h.pid, comm: ctx.threadName(h.pid) } };
   const cgroup = cgroupOf(e, h.id);
-  return { cgroup: ctx.path(cgroup), ...(ctx.options.owner ? { owner: ctx.owner(cgroup) } : {}) };
+  return {
+    cgroup: ctx.path(cgroup),
+    ...(h.kind === 'writeback' ? { writeback: true } : {}),
+    ...(ctx.options.owner ? { owner: ctx.owner(cgroup) } : {}),
+  };
 }

@@ -490,7 +490,8 @@ Napi::Object Constants(Napi::Env env) {
                  {"cacheCounters", CT_CACHE_COUNTERS},
                  {"reclaimKinds", CT_RECLAIM_KINDS},
                  {"ioOwners", CT_IO_OWNERS},
-                 {"holderThreadBit", __builtin_ctzll(CT_HOLDER_THREAD)}});
+                 {"holderThreadBit", __builtin_ctzll(CT_HOLDER_THREAD)},
+                 {"holderWritebackBit", __builtin_ctzll(CT_HOLDER_WRITEBACK)}});
   set("sections", {{"cpuCgroups", CT_SECTION_CPU_CGROUPS},
                    {"runqVictims", CT_SECTION_RUNQ_VICTIMS},
                    {"waitPairs", CT_SECTION_WAIT_PAIRS},

@@ -1,15 +1,17 @@
 // Ground truth for the cpu probe (the workloads are in ground-truth.ts, shared with the
-// kernel-module backend's tests): two pinned burners, a lone burner, the victim set;
-// then the same workload is measured by bpftrace with a runqlat.bt-style script, a peer
-// written independently of these probes.
+// kernel-module backend's tests): two pinned burners, a lone burner, the victim set, a
+// thread of the root cgroup, kworkers writing back a cgroup's dirty pages; then the same
+// workload is measured by bpftrace with a runqlat.bt-style script, a peer written
+// independently of these probes.
 import { expect } from 'chai';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 
-import type { Holder } from '../../../agent/probes/index.js';
+import type { CpuWindow, Holder } from '../../../agent/probes/index.js';
 import { requireOrSkip } from '../../../testbed/host/requirements.js';
+import { confineWriteback, missingWritebackCpumask } from '../../../testbed/host/writeback-cpus.js';
 import {
   attributed,
   burnerAloneOnItsCpu,
@@ -19,7 +21,7 @@ import {
   unified,
   waitOf,
 } from './ground-truth.js';
-import { missingTool, missingTracefs, sleep, useProbeFixture } from './workloads.js';
+import { missingTool, missingTracefs, type ProbeFixture, sleep, useProbeFixture } from './workloads.js';
 
 describe('cpu probe (ground truth)', function () {
   const fixture = useProbeFixture();
@@ -82,17 +84,28 @@ describe('cpu probe (ground truth)', function () {
     expect(readFileSync(`/proc/${holder.pid}/comm`, 'utf8').trim()).to.equal('ct-holder');
     const { cpu } = await measure(session, 1000);
     const wait = waitOf(cpu!, victim);
-    const holderKey = (h: Holder) =>
-      h.kind === 'cgroup' ? `cgroup ${h.id}` : h.kind === 'thread' ? `pid ${h.pid}` : 'idle';
-    const byHolder = new Map<string, number>();
-    for (const s of cpu!.attribution.filter((s) => s.victim === victim.id('unified')))
-      byHolder.set(holderKey(s.aggressor), (byHolder.get(holderKey(s.aggressor)) ?? 0) + s.waitNs);
+    const byHolder = waitByHolder(cpu!, victim.id('unified'));
     const shown = JSON.stringify([...byHolder]);
     expect(wait, 'the victim waits behind the holder').to.be.above(200e6);
     expect((byHolder.get(`pid ${holder.pid}`) ?? 0) / wait, `share named by the holder's pid: ${shown}`).to.be.at.least(
       0.9,
     );
     expect(byHolder.get('cgroup 1'), `nothing charged to the root cgroup as a whole: ${shown}`).to.be.undefined;
+  });
+
+  // The victim burner on CPU 1, a dirtier on CPU 0 overwriting a file and syncing in a
+  // loop, the flusher kworkers writing its pages back confined to CPU 1 (left free to
+  // choose, they take CPU 0 while sync sleeps there): the wait they cause is the dirtier's
+  // (cgroup v2: the writeback's wb; this hybrid host: the inode's dirtier). Kworkers
+  // still named by thread did other work. Before the dirtier starts, no wait is writeback.
+  it('charges kworkers writing back a cgroup’s dirty pages to that cgroup, marked as writeback', async function () {
+    requireOrSkip(this, missingWritebackCpumask());
+    const restore = confineWriteback('2');
+    try {
+      await writebackOnVictimCpu(fixture());
+    } finally {
+      restore();
+    }
   });
 
   // The peer: runqlat.bt's logic (stamp at wakeup and at a switch that leaves prev
@@ -156,3 +169,67 @@ describe('cpu probe (ground truth)', function () {
     expect(ours.total, 'total wait').to.be.closeTo(peer.total, 0.03 * peer.total);
   });
 });
+
+/** The writeback workload above; the flushers run on CPU 1 only. */
+async function writebackOnVictimCpu(f: ProbeFixture): Promise<void> {
+  const victim = f.cgroup('victim');
+  const dirtier = f.cgroup('dirtier');
+  const session = f.open({ probes: ['cpu'] });
+  session.setTargets([unified(victim)]);
+  session.attach();
+  f.burner(victim, 1);
+  await sleep(300);
+  const alone = waitByHolder((await measure(session, 2000)).cpu!, victim.id('unified'));
+  const writebackAlone = [...alone].filter(([k]) => k.startsWith('writeback ')).reduce((n, [, ns]) => n + ns, 0);
+  expect(writebackAlone, `writeback without the dirtier: ${JSON.stringify([...alone])}`).to.equal(0);
+
+  const out = join(f.tempDir('crosstalk-writeback-'), 'dirty');
+  f.track(
+    dirtier.spawn('taskset', [
+      '-c',
+      '0',
+      'sh',
+      '-c',
+      `while :; do dd if=/dev/zero of=${out} bs=1M count=64 conv=notrunc status=none; sync; done`,
+    ]),
+  );
+  await sleep(500);
+  const { cpu } = await measure(session, 3000);
+  const byHolder = waitByHolder(cpu!, victim.id('unified'));
+  const toDirtier = byHolder.get(`writeback ${dirtier.id('unified')}`) ?? 0;
+  let kworkers = 0;
+  for (const [key, ns] of byHolder)
+    if (key.startsWith('pid ') && commOf(Number(key.slice(4))).startsWith('kworker')) kworkers += ns;
+  const ms = (ns: number) => `${(ns / 1e6).toFixed(1)} ms`;
+  console.log(
+    `      victim waited ${ms(waitOf(cpu!, victim))}: ${ms(toDirtier)} behind kworkers writing back for the dirtier, ` +
+      `${ms(kworkers)} behind kworkers by name`,
+  );
+  expect(toDirtier, `wait charged to the dirtier's writeback: ${JSON.stringify([...byHolder])}`).to.be.above(20e6);
+  expect(toDirtier / (toDirtier + kworkers), 'share of the kworkers’ wait charged to the dirtier').to.be.at.least(0.8);
+}
+
+/** The victim's wait by holder: "cgroup <id>", "pid <pid>", "writeback <id>" or "idle". */
+function waitByHolder(cpu: CpuWindow, victim: bigint): Map<string, number> {
+  const key = (h: Holder) =>
+    h.kind === 'cgroup'
+      ? `cgroup ${h.id}`
+      : h.kind === 'thread'
+        ? `pid ${h.pid}`
+        : h.kind === 'writeback'
+          ? `writeback ${h.id}`
+          : 'idle';
+  const byHolder = new Map<string, number>();
+  for (const s of cpu.attribution.filter((s) => s.victim === victim))
+    byHolder.set(key(s.aggressor), (byHolder.get(key(s.aggressor)) ?? 0) + s.waitNs);
+  return byHolder;
+}
+
+/** A thread's name; kworkers' name the work they do (kworker/u4:2+flush-254:0). */
+function commOf(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+  } catch {
+    return '';
+  }
+}

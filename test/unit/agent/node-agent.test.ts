@@ -336,6 +336,20 @@ describe('NodeAgent', function () {
         otherNs: 0,
         unattributedNs: 0,
       },
+      {
+        type: 'slow-runq',
+        time,
+        monotonicNs: 3n,
+        comm: 'checkout',
+        pid: 4242,
+        cpu: 1,
+        waitNs: 8e6,
+        cgroup: { hierarchyId: 0, id: victimIds.container },
+        prev: { comm: 'kworker/u4:2', pid: 90, cgroup: { hierarchyId: 0, id: 1n } },
+        holders: [{ holder: { kind: 'writeback', id: etlIds.container }, ns: 8e6 }],
+        otherNs: 0,
+        unattributedNs: 0,
+      },
     );
     await clock.elapse(100);
     expect(ids(probes.targets), 'before the next tick').to.include(424242n);
@@ -348,6 +362,15 @@ describe('NodeAgent', function () {
         pod: 'checkout-1',
         latencyMs: 12,
         detail: 'checkout (4242) waited for CPU 1',
+        aggressor: 'batch/etl',
+      },
+      {
+        time: time.toISOString(),
+        probe: 'cpu',
+        namespace: 'shop',
+        pod: 'checkout-1',
+        latencyMs: 8,
+        detail: "checkout (4242) waited for CPU 1, held by kernel threads writing back the aggressor's pages",
         aggressor: 'batch/etl',
       },
     ]);

@@ -40,7 +40,14 @@ function window(): { counters: Map<string, SubjectCounters>; assessments: Map<st
       assessVictim(
         {
           wallNs,
-          cpu: { waitNs: c.cpu.waitNs, runNs: c.cpu.oncpuNs, throttledNs: 0, p99WaitNs: 8e6, waitByNeighbour },
+          cpu: {
+            waitNs: c.cpu.waitNs,
+            runNs: c.cpu.oncpuNs,
+            throttledNs: 0,
+            p99WaitNs: 8e6,
+            waitByNeighbour,
+            writebackByNeighbour: new Map(),
+          },
         },
         neighbours(key),
       ),

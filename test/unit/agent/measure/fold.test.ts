@@ -36,6 +36,7 @@ const window = probeRead({
       { victim: 11n, aggressor: { kind: 'cgroup', id: 20n }, waitNs: 60e6, dead: true },
       { victim: 11n, aggressor: { kind: 'cgroup', id: 10n }, waitNs: 30e6, dead: true },
       { victim: 10n, aggressor: { kind: 'thread', pid: 42 }, waitNs: 5e6, dead: false },
+      { victim: 10n, aggressor: { kind: 'writeback', id: 20n }, waitNs: 15e6, dead: false },
     ],
   },
   io: {
@@ -77,12 +78,14 @@ describe('folding a probe window into subjects', function () {
     expect(victim.cpu.idleWaitNs).to.equal(20e6);
     expect(victim.cpu.waitHistogram).to.deep.equal([0, 1, 7]);
     // The idle CPU (aggressor 0) is nobody's; the pod's own other container is itself.
-    // A root-cgroup thread is a holder of its own, named.
+    // A root-cgroup thread is a holder of its own, named; one writing back a pod's dirty
+    // pages holds the CPU for that pod, and that part is kept apart too.
     expect(Object.fromEntries(victim.cpu.waitBy)).to.deep.equal({
-      'pod/a': 340e6,
+      'pod/a': 355e6,
       'pod/v': 30e6,
       'thread/42': 5e6,
     });
+    expect(Object.fromEntries(victim.cpu.writebackBy)).to.deep.equal({ 'pod/a': 15e6 });
     expect(subjects.get('thread/42')!.ref).to.deep.equal({ kind: 'Thread', pid: 42, name: 'kworker/1:1' });
     expect(subjects.get('pod/a')!.cpu.oncpuNs).to.equal(800e6);
   });

@@ -91,6 +91,7 @@ describe('probe windows (cumulative counters to deltas)', function () {
           { victim: 5n, aggressor: 6n, flags: 0, waitNs: 8900n },
           { victim: 5n, aggressor: 0n, flags: 0, waitNs: 50n },
           { victim: 5n, aggressor: (1n << 63n) | 77n, flags: 0, waitNs: 40n },
+          { victim: 5n, aggressor: (1n << 62n) | 6n, flags: 0, waitNs: 10n },
         ],
         ioStats: [{ cgroupId: 7n, dev: (254 << 20) | 16, op: 1, sync: 1, flags: 0, ops: 2n, bytes: 8192n }],
         ioLatency: [
@@ -119,11 +120,13 @@ describe('probe windows (cumulative counters to deltas)', function () {
     expect(window.cpu?.victims[0]).to.include({ waitNs: 9000, waits: 4, unattributedNs: 100 });
     expect(window.cpu?.victims[0]?.histogram[12]).to.equal(4);
     expect(window.cpu?.victims[0]?.histogram).to.have.length(32);
-    // Holder keys: a cgroup, the idle CPU, a thread of the root cgroup (cpu.h CT_HOLDER_THREAD).
+    // Holder keys: a cgroup, the idle CPU, a thread of the root cgroup (cpu.h
+    // CT_HOLDER_THREAD), a cgroup whose dirty pages root threads wrote back (CT_HOLDER_WRITEBACK).
     expect(window.cpu?.attribution).to.deep.equal([
       { victim: 5n, aggressor: { kind: 'cgroup', id: 6n }, waitNs: 8900, dead: false },
       { victim: 5n, aggressor: { kind: 'idle' }, waitNs: 50, dead: false },
       { victim: 5n, aggressor: { kind: 'thread', pid: 77 }, waitNs: 40, dead: false },
+      { victim: 5n, aggressor: { kind: 'writeback', id: 6n }, waitNs: 10, dead: false },
     ]);
     expect(window.io?.hierarchyId).to.equal(7);
     expect(window.io?.traffic).to.deep.equal([

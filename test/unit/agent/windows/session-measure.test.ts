@@ -204,6 +204,37 @@ describe('a session measure', function () {
     expect(resumed.summary('victim').counters!.cpu.waitNs).to.equal(700e6);
   });
 
+  it('keeps the part of the wait kernel threads spent writing back a neighbour’s pages, across a restart', function () {
+    const m = new SessionMeasure(1000, 0, 0, all);
+    m.add(
+      tick(
+        (key, c) => {
+          if (key !== 'pod/victim') return;
+          c.cpu.waitNs = 400e6;
+          c.cpu.oncpuNs = 600e6;
+          c.cpu.waitHistogram[13] = 80;
+          c.cpu.waitBy.set('pod/backup', 400e6);
+          c.cpu.writebackBy.set('pod/backup', 300e6);
+        },
+        'victim',
+        'backup',
+      ),
+    );
+    m.closeWindow(['victim'], 1000);
+    const { span, assessment } = m.summary('victim');
+    expect(Object.fromEntries(span.cpu!.writebackByNeighbour)).to.deep.equal({ 'pod/backup': 300e6 });
+    expect(assessment.aggressors[0]!.evidence).to.include('300 ms of it kernel threads writing back its dirty pages');
+    const json = JSON.parse(JSON.stringify(m.snapshot())) as { total: [string, { cpu: Record<string, unknown> }][] };
+    expect(SessionMeasure.restore(measureSnapshotJson.parse(json), all, 1000).summary('victim')).to.deep.equal(
+      m.summary('victim'),
+    );
+    // An agent from before writeback attribution saved no such part.
+    for (const [, c] of json.total) delete c.cpu.writebackBy;
+    const older = SessionMeasure.restore(measureSnapshotJson.parse(json), all, 1000).summary('victim');
+    expect(older.span.cpu!.writebackByNeighbour.size).to.equal(0);
+    expect(older.span.cpu!.waitByNeighbour.get('pod/backup')).to.equal(400e6);
+  });
+
   it('keeps its totals bounded under container churn, dropping the neighbours that took least', function () {
     const m = new SessionMeasure(1000, 0, 0, all);
     for (let w = 0; w < 3; w++) {

@@ -72,6 +72,27 @@ describe('cli runq-snoop', function () {
     expect(runqSnoop.cgroups(wait).map((r) => r.id)).to.deep.equal([5n, 6n, 7n]);
   });
 
+  it('names kernel threads writing back a cgroup’s dirty pages by that cgroup, marked writeback', function () {
+    const ctx = context();
+    const flushed: SlowRunqEvent = {
+      ...wait,
+      holders: [
+        { holder: { kind: 'writeback', id: 7n }, ns: 3_000_000 },
+        { holder: { kind: 'cgroup', id: 7n }, ns: 1_000_000 },
+      ],
+      otherNs: 0,
+      unattributedNs: 0,
+    };
+    expect(runqSnoop.lines(flushed, ctx)[0]).to.match(/ shop\/cart \(writeback\) 75%, shop\/cart 25%$/);
+    expect((runqSnoop.json(flushed, ctx).heldBy as unknown[])[0]).to.deep.equal({
+      cgroup: '/kubepods/pod-x',
+      writeback: true,
+      ms: 3,
+      sharePercent: 75,
+    });
+    expect(runqSnoop.cgroups(flushed).map((r) => r.id)).to.deep.equal([5n, 7n, 7n]);
+  });
+
   it('sums the holders over the run for the summary', function () {
     const s = runqSnoop.summary(context());
     s.add(wait);
