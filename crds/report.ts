@@ -160,9 +160,7 @@ export const selfInflictedSchema = z
     resource: z.enum(resources),
     cause: z
       .enum(selfInflictedCauses)
-      .describe(
-        'CPUQuota: CFS throttling by its own limit; MemoryLimit: reclaim at its own memory limit.',
-      ),
+      .describe('CPUQuota: CFS throttling by its own limit; MemoryLimit: reclaim at its own memory limit.'),
     seconds: seconds('Time the victim lost to its own limit.'),
     percent: z.number().min(0).describe('That time as a share of the wall-clock time covered, in percent.'),
     evidence: z.string().max(limits.evidence).describe('E.g. "its own CPU quota: throttled for 4.8 s of 5 s".'),

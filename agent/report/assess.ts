@@ -10,7 +10,7 @@
 // holds the memory. Only cache (CPI) needs a baseline, from windows without contention.
 import { formatBytes, formatDuration, formatPercent } from './format.js';
 import {
-  ioLatencyFloorNs,
+  ioJitterNs,
   minAggressorShare,
   minIoOpsForP99,
   type Resource,
@@ -47,6 +47,9 @@ export interface CpuSpan {
   readonly p99WaitNs: number | undefined;
   /** Wait attributed to each neighbour (key -> ns), from who ran while the victim waited. */
   readonly waitByNeighbour: ReadonlyMap<string, number>;
+  /** The part of waitByNeighbour during which kernel threads wrote back the neighbour's
+   * dirty pages: the neighbour held the CPU by them. */
+  readonly writebackByNeighbour: ReadonlyMap<string, number>;
 }
 
 export interface IoSpan {
@@ -192,7 +195,12 @@ function assessCpu(
   const contributions: Contribution[] = [];
   for (const [key, ns] of cpu.waitByNeighbour) {
     const neighbour = neighbours.get(key);
-    if (neighbour) contributions.push({ ref: neighbour.ref, amount: ns, detail: {} });
+    if (neighbour)
+      contributions.push({
+        ref: neighbour.ref,
+        amount: ns,
+        detail: { writebackNs: cpu.writebackByNeighbour.get(key) ?? 0 },
+      });
   }
   // Waits older than the attribution ring are harm too, by someone it can no longer name.
   const harmNs = cpu.waitNs;
@@ -211,11 +219,14 @@ function assessCpu(
           evidence: `its own CPU quota: throttled for ${formatDuration(cpu.throttledNs)} of ${formatDuration(wallNs)}`,
         }
       : undefined;
-  const aggressors = attribute('cpu', contributions, harmNs, (ns, share, _detail, members) => {
+  const aggressors = attribute('cpu', contributions, harmNs, (ns, share, detail, members) => {
     const who = threadsOf(members);
+    const writebackNs = detail.writebackNs ?? 0;
+    const writeback =
+      writebackNs > 0 ? `${formatDuration(writebackNs)} of it kernel threads writing back its dirty pages; ` : '';
     return (
       `${who}ran on the victim's CPU for ${formatDuration(ns)} of the ${formatDuration(harmNs)} ` +
-      `the victim waited for it (${formatPercent(share)}; single waits p99 ${formatDuration(cpu.p99WaitNs ?? 0)})`
+      `the victim waited for it (${formatPercent(share)}; ${writeback}single waits p99 ${formatDuration(cpu.p99WaitNs ?? 0)})`
     );
   });
   return { score, ...(self ? { self } : {}), aggressors };
@@ -223,8 +234,8 @@ function assessCpu(
 
 function assessIo(io: IoSpan, neighbours: ReadonlyMap<string, NeighbourSpan>) {
   if (io.ops < minIoOpsForP99 || io.p99Ns === undefined || io.requestNs <= 0) return undefined;
-  // A fast device's jitter is no harm, whoever else was in flight.
-  const share = io.p99Ns < ioLatencyFloorNs ? 0 : io.delayedNs / io.requestNs;
+  // Overlap shorter than a fast device's service time is no harm, whoever else was in flight.
+  const share = io.delayedNs / io.ops < ioJitterNs ? 0 : io.delayedNs / io.requestNs;
   const score = scoreOf('io', share);
   const contributions: Contribution[] = [];
   for (const [key, ns] of io.delayByNeighbour) {

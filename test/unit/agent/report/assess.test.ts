@@ -7,6 +7,7 @@ import {
   type NeighbourSpan,
   type VictimSpan,
 } from '../../../../agent/report/assess.js';
+import { scoreOf } from '../../../../agent/report/thresholds.js';
 
 const s = 1e9;
 const ms = 1e6;
@@ -22,6 +23,7 @@ const cpu = (c: Partial<CpuSpan>): CpuSpan => ({
   throttledNs: 0,
   p99WaitNs: 8 * ms,
   waitByNeighbour: new Map(),
+  writebackByNeighbour: new Map(),
   ...c,
 });
 const io = (i: Partial<IoSpan>): IoSpan => ({
@@ -129,6 +131,68 @@ describe('assessing a victim', function () {
     expect(a.aggressors[0]!.evidence).to.match(/^threads kworker\/1:1 \(1.5 s\), ksoftirqd\/1 ×2 \(500 ms\) ran on/);
   });
 
+  it('charges kernel threads writing back a pod’s dirty pages to that pod, and says so', function () {
+    const a = assessVictim(
+      {
+        wallNs: 10 * s,
+        cpu: cpu({
+          waitNs: 3 * s,
+          runNs: 3 * s,
+          waitByNeighbour: new Map([
+            ['backup', 1.2 * s],
+            ['thread/30', 0.3 * s],
+          ]),
+          writebackByNeighbour: new Map([['backup', 0.9 * s]]),
+        }),
+      },
+      new Map([
+        ['backup', pod('backup')],
+        ['thread/30', { ...pod('x'), ref: { kind: 'Thread', pid: 30, name: 'kworker/1:1' } }],
+      ]),
+    );
+    expect(a.aggressors.map((g) => g.ref)).to.deep.include({
+      kind: 'Pod',
+      namespace: 'batch',
+      name: 'backup',
+      uid: 'uid-backup',
+    });
+    expect(a.aggressors[0]!.evidence).to.equal(
+      "ran on the victim's CPU for 1.2 s of the 3 s the victim waited for it " +
+        '(40%; 900 ms of it kernel threads writing back its dirty pages; single waits p99 8 ms)',
+    );
+    // Threads that wrote back nobody's pages stay "/", without that clause.
+    expect(a.aggressors[1]!.evidence).to.not.include('writing back');
+  });
+
+  it('sums the writeback part over the pods of one workload', function () {
+    const job = { kind: 'Job', name: 'ingest' };
+    const a = assessVictim(
+      {
+        wallNs: 10 * s,
+        cpu: cpu({
+          waitNs: 2 * s,
+          runNs: 2 * s,
+          waitByNeighbour: new Map([
+            ['ingest-1', 1 * s],
+            ['ingest-2', 0.5 * s],
+          ]),
+          writebackByNeighbour: new Map([
+            ['ingest-1', 0.25 * s],
+            ['ingest-2', 0.25 * s],
+          ]),
+        }),
+      },
+      new Map([
+        ['ingest-1', pod('ingest-1', job)],
+        ['ingest-2', pod('ingest-2', job)],
+      ]),
+    );
+    expect(a.aggressors).to.have.length(1);
+    expect(a.aggressors[0]!.evidence)
+      .to.include('1.5 s of the 2 s')
+      .and.include('500 ms of it kernel threads writing back');
+  });
+
   it('scores IO by the time its requests were in flight beside others’ and names who was in flight', function () {
     const backup: NeighbourSpan = {
       ...pod('backup'),
@@ -162,12 +226,16 @@ describe('assessing a victim', function () {
     );
   });
 
-  it('does not score IO without enough operations, or when the victim stays fast', function () {
+  it('does not score IO without enough operations, or when its requests overlap others only briefly', function () {
     const few = assessVictim({ wallNs: s, io: io({ ops: 5, delayedNs: 0.9 * s }) }, new Map());
     expect(few.scores.io).to.be.undefined;
-    const fast = assessVictim({ wallNs: s, io: io({ p99Ns: 0.2 * ms, delayedNs: 0.9 * s }) }, new Map());
+    // 40 µs beside others per request, 90% of its time in flight: a fast device's overlap.
+    const fast = assessVictim({ wallNs: s, io: io({ ops: 22_500, delayedNs: 0.9 * s }) }, new Map());
     expect(fast.scores.io).to.equal(0);
     expect(fast.verdict).to.equal('None');
+    // 60 µs each: queued behind them.
+    const queued = assessVictim({ wallNs: s, io: io({ ops: 15_000, delayedNs: 0.9 * s }) }, new Map());
+    expect(queued.scores.io).to.equal(scoreOf('io', 0.9));
   });
 
   it('charges reclaim to the memory neighbours hold beyond their requests, grown or not', function () {
