@@ -84,8 +84,9 @@ export async function burnerAloneOnItsCpu(f: ProbeFixture, session: ProbeSession
   await sleep(300);
   // Windows shorter than the burner's slices (it runs unpreempted for up to seconds
   // under the VM lane's emulation): each must still hold the time it ran, because a
-  // read credits the running segment up to the window's end. kworkers and interrupts
-  // still take the CPU now and then, longer under emulation.
+  // read credits the running segment up to the window's end (without it a window shows
+  // ~0). kworkers and interrupts still take the CPU now and then, longer under emulation:
+  // up to 53% of one window in the VM lane.
   await session.read();
   const windows: { oncpuNs: number; waitNs: number; durationNs: number }[] = [];
   for (let i = 0; i < 8; i++) {
@@ -97,7 +98,7 @@ export async function burnerAloneOnItsCpu(f: ProbeFixture, session: ProbeSession
   const total = (of: 'oncpuNs' | 'waitNs' | 'durationNs') => windows.reduce((sum, w) => sum + w[of], 0);
   console.log(`      on-CPU share per 250 ms window: ${shares('oncpuNs')}; wait: ${shares('waitNs')}`);
   for (const w of windows) {
-    expect(w.oncpuNs / w.durationNs, `on-CPU share per window (${shares('oncpuNs')})`).to.be.within(0.5, 1.001);
+    expect(w.oncpuNs / w.durationNs, `on-CPU share per window (${shares('oncpuNs')})`).to.be.within(0.3, 1.001);
   }
   expect(total('oncpuNs') / total('durationNs'), 'on-CPU share over the windows').to.be.above(0.85);
   expect(total('waitNs') / total('durationNs'), 'wait share over the windows').to.be.below(0.05);
