@@ -18,6 +18,9 @@ import {
 } from './meta.js';
 import { confirmSchema } from './confirm.js';
 import { backends, durationString, durationWithin, probeNames, probesSchema } from './probes.js';
+
+/** The longest session with a duration. */
+const maxSessionDuration = '8760h';
 import { podReportSchema, verdicts } from './report.js';
 
 export const sessionLimits = {
@@ -44,7 +47,7 @@ export const sessionSpecSchema = withRules(
       .optional()
       .describe('Only victims on nodes carrying all these labels are diagnosed.'),
     duration: durationString(
-      'How long to measure, e.g. 5m (at least one interval). Omitted: continuous until the session is deleted.',
+      'How long to measure, e.g. 5m (at least one interval, at most 8760h). Omitted: continuous until the session is deleted.',
     ).optional(),
     interval: durationString('Length of one reporting window, 1s to 10m.').default('10s'),
     probes: defaulted(probesSchema),
@@ -68,6 +71,13 @@ export const sessionSpecSchema = withRules(
       message: 'duration must be at least one interval long',
       fieldPath: '.duration',
       holds: (s) => s.duration === undefined || parseDuration(s.duration) >= parseDuration(s.interval),
+    },
+    {
+      // A deadline must stay a date: 99999999999h passed the pattern and broke the plan.
+      rule: `!has(self.duration) || duration(self.duration) <= duration('${maxSessionDuration}')`,
+      message: `duration must be at most ${maxSessionDuration} (a year); omit it for a continuous session`,
+      fieldPath: '.duration',
+      holds: (s) => s.duration === undefined || parseDuration(s.duration) <= parseDuration(maxSessionDuration),
     },
   ],
 );

@@ -58,6 +58,10 @@ describe('DiagnosticSession spec schema', function () {
     expect(issues({ selector, duration: '5s' })).to.deep.equal([
       'duration: duration must be at least one interval long',
     ]);
+    expect(issues({ selector, duration: '99999999999h' })).to.deep.equal([
+      'duration: duration must be at most 8760h (a year); omit it for a continuous session',
+    ]);
+    expect(issues({ selector, duration: '8760h' })).to.deep.equal([]);
     expect(issues({ selector, interval: '500ms' })).to.deep.equal(['interval: interval must be between 1s and 10m']);
     expect(issues({ selector, interval: '1h' })).to.deep.equal(['interval: interval must be between 1s and 10m']);
     expect(
