@@ -1,25 +1,9 @@
 import { expect } from 'chai';
 
-import type { RawSections } from '../../../../agent/native/index.js';
 import { decodeEvents, rwbs, type EventContext } from '../../../../agent/probes/events.js';
+import { rawSections } from '../../../fixtures/raw-sections.js';
 
-const none = {
-  cpuCgroups: [],
-  runqVictims: [],
-  waitPairs: [],
-  ioStats: [],
-  ioLatency: [],
-  ioDelays: [],
-  reclaim: [],
-  cache: [],
-  health: [],
-  window: [],
-  cacheTasks: [],
-  cgroupEvents: [],
-  ioEvents: [],
-  reclaimEvents: [],
-  runqEvents: [],
-} satisfies RawSections;
+const none = rawSections();
 
 const frames = (...addresses: bigint[]) => [...addresses, ...Array.from({ length: 32 - addresses.length }, () => 0n)];
 

@@ -1,30 +1,10 @@
 import { expect } from 'chai';
 
-import type { ProbeName, RawRecord, RawSections } from '../../../../agent/native/index.js';
+import type { ProbeName, RawRecord } from '../../../../agent/native/index.js';
 import { diffWindow, type Snapshot } from '../../../../agent/windows/probe-deltas.js';
+import { rawSections } from '../../../fixtures/raw-sections.js';
 
 const zeros = (n: number) => Array.from({ length: n }, () => 0n);
-
-function sections(partial: Partial<RawSections>): RawSections {
-  return {
-    cpuCgroups: [],
-    runqVictims: [],
-    waitPairs: [],
-    ioStats: [],
-    ioLatency: [],
-    ioDelays: [],
-    reclaim: [],
-    cache: [],
-    health: [],
-    window: [],
-    cacheTasks: [],
-    cgroupEvents: [],
-    ioEvents: [],
-    reclaimEvents: [],
-    runqEvents: [],
-    ...partial,
-  };
-}
 
 const cpu = (cgroupId: bigint, oncpuNs: bigint, flags = 0): RawRecord<'cpuCgroupRecord'> => ({
   cgroupId,
@@ -42,7 +22,7 @@ const context = (active: [ProbeName, number | undefined][], startNs = 0n, endNs 
 
 describe('probe windows (cumulative counters to deltas)', function () {
   it('reports everything counted so far in the first window', function () {
-    const { window } = diffWindow(new Map(), sections({ cpuCgroups: [cpu(5n, 3000n)] }), context([['cpu', 0]]));
+    const { window } = diffWindow(new Map(), rawSections({ cpuCgroups: [cpu(5n, 3000n)] }), context([['cpu', 0]]));
     expect(window.durationNs).to.equal(1e9);
     expect(window.cpu?.usage).to.deep.equal([{ cgroupId: 5n, oncpuNs: 3000, slices: 3, involuntary: 0, dead: false }]);
     expect(window.io).to.equal(undefined);
@@ -52,12 +32,12 @@ describe('probe windows (cumulative counters to deltas)', function () {
     let snapshot: Snapshot = new Map();
     ({ snapshot } = diffWindow(
       snapshot,
-      sections({ cpuCgroups: [cpu(5n, 3000n), cpu(6n, 10n)] }),
+      rawSections({ cpuCgroups: [cpu(5n, 3000n), cpu(6n, 10n)] }),
       context([['cpu', 0]]),
     ));
     const { window } = diffWindow(
       snapshot,
-      sections({ cpuCgroups: [cpu(5n, 8000n), cpu(6n, 10n)] }),
+      rawSections({ cpuCgroups: [cpu(5n, 8000n), cpu(6n, 10n)] }),
       context([['cpu', 0]]),
     );
     expect(window.cpu?.usage).to.deep.equal([{ cgroupId: 5n, oncpuNs: 5000, slices: 5, involuntary: 0, dead: false }]);
@@ -65,18 +45,22 @@ describe('probe windows (cumulative counters to deltas)', function () {
 
   it('reports a dead cgroup once with its final change, then counts a reappearing id from zero', function () {
     let snapshot: Snapshot = new Map();
-    ({ snapshot } = diffWindow(snapshot, sections({ cpuCgroups: [cpu(5n, 3000n)] }), context([['cpu', 0]])));
+    ({ snapshot } = diffWindow(snapshot, rawSections({ cpuCgroups: [cpu(5n, 3000n)] }), context([['cpu', 0]])));
     let window;
-    ({ window, snapshot } = diffWindow(snapshot, sections({ cpuCgroups: [cpu(5n, 3000n, 1)] }), context([['cpu', 0]])));
+    ({ window, snapshot } = diffWindow(
+      snapshot,
+      rawSections({ cpuCgroups: [cpu(5n, 3000n, 1)] }),
+      context([['cpu', 0]]),
+    ));
     expect(window.cpu?.usage).to.deep.equal([{ cgroupId: 5n, oncpuNs: 0, slices: 0, involuntary: 0, dead: true }]);
     expect(snapshot.size).to.equal(0);
-    ({ window } = diffWindow(snapshot, sections({ cpuCgroups: [cpu(5n, 700n)] }), context([['cpu', 0]])));
+    ({ window } = diffWindow(snapshot, rawSections({ cpuCgroups: [cpu(5n, 700n)] }), context([['cpu', 0]])));
     expect(window.cpu?.usage[0]?.oncpuNs).to.equal(700);
   });
 
   it('treats a counter below the snapshot as restarted from zero', function () {
-    const { snapshot } = diffWindow(new Map(), sections({ cpuCgroups: [cpu(5n, 3000n)] }), context([['cpu', 0]]));
-    const { window } = diffWindow(snapshot, sections({ cpuCgroups: [cpu(5n, 1000n)] }), context([['cpu', 0]]));
+    const { snapshot } = diffWindow(new Map(), rawSections({ cpuCgroups: [cpu(5n, 3000n)] }), context([['cpu', 0]]));
+    const { window } = diffWindow(snapshot, rawSections({ cpuCgroups: [cpu(5n, 1000n)] }), context([['cpu', 0]]));
     expect(window.cpu?.usage[0]?.oncpuNs).to.equal(1000);
   });
 
@@ -85,7 +69,7 @@ describe('probe windows (cumulative counters to deltas)', function () {
     hist[12] = 4n;
     const { window } = diffWindow(
       new Map(),
-      sections({
+      rawSections({
         runqVictims: [{ cgroupId: 5n, flags: 0, waitNs: 9000n, waits: 4n, unattributedNs: 100n, hist }],
         waitPairs: [
           { victim: 5n, aggressor: 6n, flags: 0, waitNs: 8900n },
@@ -152,7 +136,7 @@ describe('probe windows (cumulative counters to deltas)', function () {
   it('maps reclaim kinds and cache counters in their C order', function () {
     const { window } = diffWindow(
       new Map(),
-      sections({
+      rawSections({
         reclaim: [{ cgroupId: 3n, flags: 0, stallNs: [10n, 20n], count: [1n, 2n], pages: [100n, 200n] }],
         cache: [{ cgroupId: 3n, flags: 0, counts: [1000n, 100n, 5000n, 2500n] }],
       }),
@@ -183,9 +167,9 @@ describe('probe windows (cumulative counters to deltas)', function () {
       queueDropped: 0n,
       stacksLost: 0n,
     });
-    const first = diffWindow(new Map(), sections({ health: [health(2n)] }), context([['cpu', 0]]));
+    const first = diffWindow(new Map(), rawSections({ health: [health(2n)] }), context([['cpu', 0]]));
     expect(first.window.health[0]).to.include({ probe: 'cpu', mapFull: 2 });
-    const second = diffWindow(first.snapshot, sections({ health: [health(2n)] }), context([['cpu', 0]]));
+    const second = diffWindow(first.snapshot, rawSections({ health: [health(2n)] }), context([['cpu', 0]]));
     expect(second.window.health).to.deep.equal([
       { probe: 'cpu', mapFull: 0, eventsDropped: 0, stackErrors: 0, readErrors: 0, queueDropped: 0, stacksLost: 0 },
     ]);
@@ -198,7 +182,7 @@ describe('probe windows (cumulative counters to deltas)', function () {
       counts,
       comm: 'perl',
     });
-    const raw = (counts: bigint[]) => sections({ cacheTasks: [task(counts)] });
+    const raw = (counts: bigint[]) => rawSections({ cacheTasks: [task(counts)] });
     const byTask = { ...context([['cache', 0]]), cacheByTask: true };
     expect(diffWindow(new Map(), raw([1n, 0n, 5n, 5n]), context([['cache', 0]])).window.cache).to.deep.equal({
       hierarchyId: 0,
