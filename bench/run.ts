@@ -117,8 +117,8 @@ function probeSection(p: ProbeFigures, chart: string): string[] {
   ];
 }
 
-/** Where the nanoseconds go, from this run's figures (see docs/architecture.md and
- * /work's machine notes for the floor: a tp_btf program touching one per-CPU slot). */
+/** Where the nanoseconds go, from this run's figures; the floor is a tp_btf program
+ * touching one per-CPU slot (about 60 ns on this machine kind). */
 function profileSection(p: ProbeFigures): string[] {
   const lines: string[] = ['### Where the nanoseconds go', ''];
   const perSwitch = (label: string) => {
