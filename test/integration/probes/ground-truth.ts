@@ -86,7 +86,9 @@ export async function burnerAloneOnItsCpu(f: ProbeFixture, session: ProbeSession
   // under the VM lane's emulation): each must still hold the time it ran, because a
   // read credits the running segment up to the window's end (without it a window shows
   // ~0). kworkers and interrupts still take the CPU now and then, longer under emulation:
-  // up to 53% of one window in the VM lane.
+  // up to 53% of one window in the VM lane. Above 1 by at most 0.5% there (the module's
+  // clock against the window's under an unstable guest TSC); a segment credited twice
+  // would show far more.
   await session.read();
   const windows: { oncpuNs: number; waitNs: number; durationNs: number }[] = [];
   for (let i = 0; i < 8; i++) {
@@ -98,7 +100,7 @@ export async function burnerAloneOnItsCpu(f: ProbeFixture, session: ProbeSession
   const total = (of: 'oncpuNs' | 'waitNs' | 'durationNs') => windows.reduce((sum, w) => sum + w[of], 0);
   console.log(`      on-CPU share per 250 ms window: ${shares('oncpuNs')}; wait: ${shares('waitNs')}`);
   for (const w of windows) {
-    expect(w.oncpuNs / w.durationNs, `on-CPU share per window (${shares('oncpuNs')})`).to.be.within(0.3, 1.001);
+    expect(w.oncpuNs / w.durationNs, `on-CPU share per window (${shares('oncpuNs')})`).to.be.within(0.3, 1.02);
   }
   expect(total('oncpuNs') / total('durationNs'), 'on-CPU share over the windows').to.be.above(0.85);
   // Host: under 1%; one VM-lane run: 12%, the guest's kworkers still tearing down the
