@@ -142,8 +142,7 @@ export class SessionController {
   /** Runs the workers until stop(). They reconcile only while `leading` (a replica that
    * lost its lease drops keys until it leads again, when every session is visited). */
   async runWorkers(): Promise<void> {
-    while (this.notSynced().length > 0 && !this.stopping.signal.aborted)
-      await sleep(this.o.clock, 100, this.stopping.signal);
+    await this.untilSynced();
     this.visitAll();
     await Promise.all(Array.from({ length: this.o.workers }, () => this.worker()));
   }
@@ -176,6 +175,13 @@ export class SessionController {
     }, this.o.resyncMs);
   }
 
+  /** Until every cache has listed: at start, and while one relists after 410 Gone (a
+   * reconcile then could act on a session deleted while the watch was down). */
+  private async untilSynced(): Promise<void> {
+    while (this.notSynced().length > 0 && !this.stopping.signal.aborted)
+      await sleep(this.o.clock, 100, this.stopping.signal);
+  }
+
   private async worker(): Promise<void> {
     for (let key = await this.queue.get(); key !== undefined; key = await this.queue.get()) {
       if (!this.leading) {
@@ -183,6 +189,7 @@ export class SessionController {
         this.queue.done(key);
         continue;
       }
+      await this.untilSynced();
       const started = this.o.clock.now();
       try {
         const requeueAfterMs = await this.reconcile(key);

@@ -194,6 +194,8 @@ export class Informer<T> {
   }
 
   private expired(): void {
+    // Events were missed: until the list is back, the cache may hold objects deleted meanwhile.
+    this.synced = false;
     this.options.log.info('watch expired (410 Gone); listing again', { informer: this.options.name });
     this.options.onRelist?.(this.options.name, 'Expired');
   }

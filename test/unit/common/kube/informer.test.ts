@@ -139,6 +139,9 @@ describe('Informer', function () {
     expect(relists).to.deep.equal([]);
     api.opened[0]!.request.expired();
     expect(relists).to.deep.equal(['configmaps Expired']);
+    expect(informer.hasSynced(), 'stale until the list is back').to.be.false;
+    await api.opened[0]!.request.list();
+    expect(informer.hasSynced()).to.be.true;
     await clock.elapse(relistMs);
     expect(relists).to.deep.equal(['configmaps Expired', 'configmaps Resync']);
     api.opened[0]!.request.expired();
